@@ -1,0 +1,53 @@
+"""Sessions for the SSE conformance kit.
+
+Plain ``nox`` runs every session that tests; ``serve`` and ``bench`` run only when named.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+VUE_FILE = ROOT / "node_modules" / "vue" / "dist" / "vue.esm-browser.prod.js"
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests", "conformance", "e2e"]
+nox.options.reuse_venv = "yes"
+
+
+def install_vue(session: nox.Session) -> None:
+    """Install Vue from the npm registry (package-lock.json) unless it is already there."""
+    if VUE_FILE.exists():
+        return
+    if shutil.which("npm") is None:
+        session.warn("npm not found: the page will say how to install Vue (npm ci)")
+        return
+    session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+
+
+@nox.session
+def serve(session: nox.Session) -> None:
+    """Run the reference RAM streamer (flags after -- go to python -m reference)."""
+    session.install("-e", ".")
+    install_vue(session)
+    session.run("python", "-m", "reference", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit and integration tests (everything but the browser tests)."""
+    session.install("-e", ".[test]")
+    install_vue(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy --strict."""
+    session.install("-e", ".[dev,load,bench]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
