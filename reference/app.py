@@ -1,0 +1,157 @@
+"""The FastAPI app: the stream, its config and health, and the page with a locally served Vue.
+
+No CORS middleware at all (the page is same-origin; the demo's wildcard-with-credentials is gone),
+static files are served by Starlette's StaticFiles (which refuses paths that leave ``static/``), and
+Vue is one fixed route onto the npm package, so nothing is fetched from a CDN.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from reference.sampler import MemoryReading, Sampler
+from reference.settings import PROJECT_ROOT, Settings
+from reference.stream import FIRST_MESSAGE, SENTINEL, SSEStream, StreamHub
+
+VUE_FILE_NAME = "vue.esm-browser.prod.js"
+VUE_URL = "/vendor/" + VUE_FILE_NAME
+LAST_EVENT_ID_DIGITS = re.compile(r"[0-9]{1,9}")
+MISSING_VUE_MARKER = "<!-- vue-missing -->"
+
+
+def _error(
+    status: int, error: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": error, "message": message}, status_code=status, headers=headers)
+
+
+def _missing_vue_banner(settings: Settings) -> str:
+    try:
+        where = settings.vue_dir.relative_to(PROJECT_ROOT)
+        folder = str(PROJECT_ROOT)
+    except ValueError:
+        where, folder = settings.vue_dir, str(PROJECT_ROOT)
+    return (
+        '<div class="setup-error" data-testid="setup-error" role="alert">'
+        f"Vue is not installed ({html.escape(str(where))}/{VUE_FILE_NAME} is missing): "
+        f"run <code>npm ci</code> in <code>{html.escape(folder)}</code>, then reload this page."
+        "</div>"
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    read_memory: Callable[[], MemoryReading] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    """Build the app; ``read_memory`` and ``clock`` replace psutil and local time in tests."""
+    settings = settings or Settings()
+    sampler_args: dict[str, Any] = {}
+    if read_memory is not None:
+        sampler_args["read_memory"] = read_memory
+    if clock is not None:
+        sampler_args["clock"] = clock
+    sampler = Sampler(settings.interval, **sampler_args)
+    hub = StreamHub(sampler, max_streams=settings.max_streams, queue_size=settings.queue_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        hub.shutdown()
+        await sampler.stop()
+
+    app = FastAPI(
+        title="RAM Monitor Stream",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.hub = hub
+    app.state.sampler = sampler
+    vue_file = settings.vue_dir / VUE_FILE_NAME
+    last_id = settings.samples + 1
+
+    @app.get("/api/stream")
+    async def stream(request: Request) -> Response:
+        header = request.headers.get("last-event-id")
+        first_id = 0
+        # An empty Last-Event-ID means "no id" (EventSource never sends one; treat it as absent).
+        if header is not None and header.strip() != "":
+            if not LAST_EVENT_ID_DIGITS.fullmatch(header) or int(header) > last_id:
+                return _error(
+                    400,
+                    "invalid_last_event_id",
+                    f"Last-Event-ID must be an integer from 0 to {last_id} "
+                    f"(the ids of this run), got {header[:40]!r}",
+                )
+            resume_after = int(header)
+            if resume_after == last_id:
+                # The client saw the sentinel's id: the run is over, 204 tells EventSource to stop.
+                return Response(status_code=204)
+            first_id = resume_after + 1
+        if not hub.has_room():
+            hub.counters.refused += 1
+            why = (
+                "the server is shutting down"
+                if hub.closing
+                else (f"too many open streams (max {settings.max_streams})")
+            )
+            return _error(503, "unavailable", why, {"Retry-After": "5"})
+        return SSEStream(
+            hub, samples=settings.samples, first_id=first_id, send_timeout=settings.send_timeout
+        )
+
+    @app.get("/api/config")
+    async def config() -> dict[str, Any]:
+        return {
+            "samples": settings.samples,
+            "interval": settings.interval,
+            "total_messages": settings.total_messages,
+            "first_message": FIRST_MESSAGE,
+            "sentinel": SENTINEL,
+        }
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        counters = hub.counters
+        return {
+            "status": "shutting_down" if hub.closing else "ok",
+            "open_streams": hub.open_streams,
+            "max_streams": settings.max_streams,
+            "streams_started": counters.started,
+            "streams_completed": counters.completed,
+            "streams_disconnected": counters.disconnected,
+            "streams_dropped": counters.dropped,
+            "streams_refused": counters.refused,
+            "sampler_running": sampler.running,
+            "sampler_ticks": sampler.ticks,
+            "vue_installed": vue_file.is_file(),
+        }
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index() -> HTMLResponse:
+        page = (settings.static_dir / "index.html").read_text(encoding="utf-8")
+        if not vue_file.is_file():
+            page = page.replace(MISSING_VUE_MARKER, _missing_vue_banner(settings))
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+    @app.get(VUE_URL)
+    async def vue() -> Response:
+        if not vue_file.is_file():
+            return _error(404, "vue_missing", "Vue is not installed: run npm ci")
+        return FileResponse(vue_file, media_type="text/javascript")
+
+    app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+    return app

@@ -1,0 +1,176 @@
+"""One RAM sampler per process, fanned out to every open stream.
+
+The demo we replace called psutil and formatted the text once per client per second; here a tick
+costs one ``virtual_memory()`` call and one formatting, whatever the number of clients, and every
+stream receives the same pre-encoded ``data:`` bytes. Each stream owns a :class:`Subscription`: a
+small bounded buffer the sampler fills without ever awaiting, so a client that stops reading can
+neither delay the others nor make the server's memory grow (its buffer fills, and it is dropped).
+
+The ticker runs only while someone listens: it starts with the first subscription and is cancelled
+with the last, so an idle server does no work and a closed stream leaves no task behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+import psutil
+
+
+class MemoryReading(Protocol):
+    """The two fields of ``psutil.virtual_memory()`` the sample text uses."""
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def percent(self) -> float: ...
+
+
+def format_sample(now: datetime, memory: MemoryReading) -> str:
+    """The demo's text, byte for byte: used is derived from the percent, as the demo does."""
+    total_gb = memory.total / 1024**3
+    used_gb = total_gb * memory.percent / 100
+    return f"{now:%Y-%m-%d %H:%M:%S} - RAM usage: {memory.percent}% ({used_gb:.2f}GB / {total_gb:.2f}GB)"
+
+
+def encode_data(text: str) -> bytes:
+    """The ``data:`` line and the blank line that ends the event (the ``id:`` line goes before)."""
+    return b"data: " + json.dumps(text).encode("ascii") + b"\n\n"
+
+
+class Subscription:
+    """A stream's bounded inbox of pre-encoded ticks; closed once, with a reason."""
+
+    __slots__ = ("_items", "_maxsize", "_waiter", "reason")
+
+    def __init__(self, maxsize: int) -> None:
+        self._items: deque[bytes] = deque()
+        self._maxsize = maxsize
+        self._waiter: asyncio.Future[None] | None = None
+        self.reason: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.reason is not None
+
+    def push(self, item: bytes) -> bool:
+        """Called by the sampler; never blocks. A full inbox closes the subscription ("slow")."""
+        if self.reason is not None:
+            return False
+        if len(self._items) >= self._maxsize:
+            self.close("slow")
+            return False
+        self._items.append(item)
+        self._wake()
+        return True
+
+    def close(self, reason: str) -> None:
+        """First reason wins; wakes the stream so it stops within the current step."""
+        if self.reason is None:
+            self.reason = reason
+            self._items.clear()
+            self._wake()
+
+    async def get(self) -> bytes | None:
+        """The next tick's data bytes, or None once closed."""
+        while not self._items:
+            if self.reason is not None:
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
+class Sampler:
+    """The process-wide ticker; ``read_memory`` and ``clock`` are injectable for exact-byte tests."""
+
+    def __init__(
+        self,
+        interval: float,
+        *,
+        read_memory: Callable[[], MemoryReading] = psutil.virtual_memory,
+        clock: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        self.interval = interval
+        self._read_memory = read_memory
+        self._clock = clock
+        self._subscribers: set[Subscription] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.ticks = 0
+        self.dropped_slow = 0
+        self.latest_text: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def subscribe(self, maxsize: int) -> Subscription:
+        subscription = Subscription(maxsize)
+        self._subscribers.add(subscription)
+        if not self.running:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="reference-sampler"
+            )
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+        if not self._subscribers and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def stop(self) -> None:
+        """Cancel the ticker and wait for it (used at shutdown)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def sample(self) -> bytes:
+        """One psutil call, one formatting, one encoding: the bytes every stream shares."""
+        text = format_sample(self._clock(), self._read_memory())
+        self.latest_text = text
+        return encode_data(text)
+
+    def tick(self) -> None:
+        """Sample once and hand the same bytes to every subscriber without awaiting."""
+        self.ticks += 1
+        data = self.sample()
+        for subscription in list(self._subscribers):
+            if not subscription.push(data):
+                # Full inbox: the stream stopped draining; stop feeding it (it is closing).
+                self._subscribers.discard(subscription)
+                if subscription.reason == "slow":
+                    self.dropped_slow += 1
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time() + self.interval
+        while True:
+            await asyncio.sleep(max(0.0, next_tick - loop.time()))
+            self.tick()
+            now = loop.time()
+            next_tick += self.interval
+            if next_tick <= now:
+                # We fell behind (overloaded loop): skip the missed ticks instead of bursting.
+                missed = int((now - next_tick) // self.interval) + 1
+                next_tick += missed * self.interval

@@ -1,0 +1,181 @@
+"""Settings of the reference server, read from command-line flags and ``RAM_MONITOR_*`` variables.
+
+Every setting has a flag (``--max-streams``) and an environment variable (``RAM_MONITOR_MAX_STREAMS``);
+a flag wins over the variable, the variable over the default. Values are checked here, once, so the
+rest of the package can trust them; a bad value becomes a :class:`ConfigError` carrying one line for
+the user (``__main__`` prints it and exits 2) instead of a traceback from deep inside uvicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, NoReturn
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "RAM_MONITOR_"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class ConfigError(ValueError):
+    """A setting the server cannot run with; ``str()`` is the one line shown to the user."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app and the server need; frozen so one run sees one configuration."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    interval: float = 1.0
+    samples: int = 20
+    max_streams: int = 5000
+    # A client whose socket stops draining blocks ``send``; after this many seconds it is dropped.
+    send_timeout: float = 5.0
+    # Ticks a stream may fall behind the sampler before it is dropped (bounds memory per client).
+    queue_size: int = 4
+    # Upper bound on the wait for streams to end once SIGINT/SIGTERM arrives.
+    shutdown_timeout: float = 1.0
+    static_dir: Path = PROJECT_ROOT / "static"
+    vue_dir: Path = PROJECT_ROOT / "node_modules" / "vue" / "dist"
+    log_level: str = "info"
+    access_log: bool = True
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.port <= 65535, f"port must be from 1 to 65535, got {self.port}")
+        _check(bool(self.host.strip()), "host must not be empty")
+        _check(
+            math.isfinite(self.interval) and 0 < self.interval <= 3600,
+            f"interval must be a number of seconds > 0 and <= 3600, got {self.interval}",
+        )
+        _check(
+            1 <= self.samples <= 1_000_000, f"samples must be from 1 to 1000000, got {self.samples}"
+        )
+        _check(self.max_streams >= 1, f"max-streams must be at least 1, got {self.max_streams}")
+        _check(
+            math.isfinite(self.send_timeout) and self.send_timeout > 0,
+            f"send-timeout must be a number of seconds > 0, got {self.send_timeout}",
+        )
+        _check(self.queue_size >= 1, f"queue-size must be at least 1, got {self.queue_size}")
+        _check(
+            math.isfinite(self.shutdown_timeout) and 0 < self.shutdown_timeout <= 60,
+            f"shutdown-timeout must be > 0 and <= 60 seconds, got {self.shutdown_timeout}",
+        )
+        _check(
+            self.log_level in LOG_LEVELS,
+            f"log-level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}",
+        )
+        _check(self.static_dir.is_dir(), f"static-dir {self.static_dir} is not a directory")
+
+    @property
+    def total_messages(self) -> int:
+        """Message 0 (the greeting), one per sample, and the sentinel."""
+        return self.samples + 2
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _to_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _to_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
+
+
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "host": str,
+    "port": int,
+    "interval": _to_float,
+    "samples": int,
+    "max_streams": int,
+    "send_timeout": _to_float,
+    "queue_size": int,
+    "shutdown_timeout": _to_float,
+    "static_dir": lambda text: Path(text).expanduser().resolve(),
+    "vue_dir": lambda text: Path(text).expanduser().resolve(),
+    "log_level": lambda text: text.strip().lower(),
+    "access_log": _to_bool,
+}
+
+_HELP = {
+    "host": "interface to bind (default 127.0.0.1: loopback only)",
+    "port": "TCP port (default 8000)",
+    "interval": "seconds between samples (default 1.0)",
+    "samples": "samples per run; a run is samples + 2 messages (default 20)",
+    "max_streams": "open streams beyond which new ones get 503 (default 5000)",
+    "send_timeout": "seconds a blocked send may take before the client is dropped (default 5)",
+    "queue_size": "ticks a stream may fall behind before it is dropped (default 4)",
+    "shutdown_timeout": "seconds to wait for streams to end on SIGINT/SIGTERM (default 1)",
+    "static_dir": "folder of the page (default: static/ of the project)",
+    "vue_dir": "folder holding vue.esm-browser.prod.js (default: node_modules/vue/dist)",
+    "log_level": f"one of {', '.join(LOG_LEVELS)} (default info)",
+    "access_log": "log every request: true/false (default true)",
+}
+
+
+def env_name(field: str) -> str:
+    """``max_streams`` -> ``RAM_MONITOR_MAX_STREAMS``."""
+    return ENV_PREFIX + field.upper()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so errors stay one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(message)
+
+
+def _parser() -> _Parser:
+    parser = _Parser(
+        prog="python -m reference",
+        description="Reference SSE server: streams the machine's RAM usage at GET /api/stream.",
+        epilog=f"Every flag can also be set by an environment variable {ENV_PREFIX}<NAME>, "
+        f"e.g. {env_name('max_streams')}=100; a flag wins over the variable.",
+    )
+    for field in fields(Settings):
+        flag = "--" + field.name.replace("_", "-")
+        parser.add_argument(flag, dest=field.name, metavar="X", help=_HELP[field.name])
+    return parser
+
+
+def _convert(name: str, text: str, source: str) -> Any:
+    try:
+        return _CONVERTERS[name](text)
+    except ValueError:
+        raise ConfigError(f"{source}: invalid value {text!r}") from None
+
+
+def parse_settings(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from flags, then environment, then defaults; raises :class:`ConfigError`."""
+    environ = os.environ if environ is None else environ
+    namespace = _parser().parse_args(list(argv) if argv is not None else None)
+    values: dict[str, Any] = {}
+    for field in fields(Settings):
+        flag_value = getattr(namespace, field.name)
+        if flag_value is not None:
+            values[field.name] = _convert(
+                field.name, flag_value, "--" + field.name.replace("_", "-")
+            )
+        elif env_name(field.name) in environ:
+            values[field.name] = _convert(
+                field.name, environ[env_name(field.name)], env_name(field.name)
+            )
+    return Settings(**values)
