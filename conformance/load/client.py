@@ -1,0 +1,221 @@
+"""One SSE stream as a bare asyncio ``Protocol``: no task, no StreamReader, no HTTP client.
+
+At 10,000 streams per core every per-stream object and wake-up counts: a protocol callback per
+read is the cheapest thing asyncio offers (a task per stream would add a coroutine frame and a
+future per read). Each read is stamped with one clock call, de-chunked by ``httpwire`` and parsed
+by the suite's sans-IO parser, so the load mode sees exactly the events a browser would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+import struct
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from conformance.load.httpwire import HttpError, ResponseReader, Target, build_request
+from conformance.load.stats import (
+    ErrorKind,
+    classify_eof,
+    classify_exception,
+    classify_status,
+    missing_between,
+)
+from conformance.parser import Parser
+
+_LINGER_RESET = struct.pack("ii", 1, 0)
+
+
+class StreamListener(Protocol):
+    """What a pool of streams learns from each one (all times are ``time.monotonic()``)."""
+
+    def stream_opened(self, stream: SSEStream) -> None: ...
+
+    def stream_event(self, stream: SSEStream, now: float, first: bool) -> None: ...
+
+    def stream_closed(self, stream: SSEStream) -> None: ...
+
+
+class SSEStream(asyncio.Protocol):
+    """The state of one connection; ``error`` is None while healthy and after a normal end."""
+
+    __slots__ = (
+        "arrivals",
+        "closed",
+        "detail",
+        "ended_at",
+        "error",
+        "first_event_at",
+        "last_activity",
+        "last_id",
+        "listener",
+        "min_events",
+        "missing",
+        "opened_at",
+        "parser",
+        "reader",
+        "reported",
+        "request",
+        "started",
+        "status",
+        "transport",
+    )
+
+    def __init__(
+        self, request: bytes, listener: StreamListener, *, started: float, min_events: int = 1
+    ) -> None:
+        self.request = request
+        self.listener = listener
+        self.min_events = min_events
+        self.started = started
+        self.last_activity = started
+        self.reader = ResponseReader()
+        self.parser = Parser()
+        self.transport: asyncio.Transport | None = None
+        self.status = 0
+        self.opened_at: float | None = None
+        self.first_event_at: float | None = None
+        self.ended_at: float | None = None
+        self.arrivals: list[float] = []
+        self.reported = 0  # arrivals already turned into lateness samples by the pool
+        self.last_id = ""
+        self.missing = 0
+        self.error: ErrorKind | None = None
+        self.detail = ""
+        self.closed = False
+
+    # asyncio callbacks -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        self.last_activity = now
+        reader = self.reader
+        was_open = reader.head_done
+        try:
+            body = reader.feed(data)
+        except HttpError as exc:
+            self.fail(ErrorKind.PROTOCOL, str(exc))
+            return
+        if not was_open and reader.head_done:
+            self.status = reader.status
+            kind = classify_status(reader.status)
+            if kind is not None:
+                self.fail(kind, f"HTTP {reader.status}")
+                return
+            self.opened_at = now
+            self.listener.stream_opened(self)
+        if body:
+            for event in self.parser.feed(body):
+                first = not self.arrivals
+                self.arrivals.append(now)
+                if first:
+                    self.first_event_at = now
+                elif event.last_event_id != self.last_id:
+                    self.missing += missing_between(self.last_id, event.last_event_id)
+                self.last_id = event.last_event_id
+                self.listener.stream_event(self, now, first)
+        if reader.complete and not self.closed:
+            self._finish_eof()
+
+    def eof_received(self) -> bool:
+        self._finish_eof()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closed:
+            return
+        if exc is not None:
+            self._close(classify_exception(exc), f"{type(exc).__name__}: {exc}")
+        else:
+            self._finish_eof()
+
+    # endings -----------------------------------------------------------------------------
+    def _finish_eof(self) -> None:
+        if self.closed:
+            return
+        if not self.reader.head_done:
+            self._close(ErrorKind.EARLY_CLOSE, "closed before the response head")
+            return
+        self.parser.close()
+        kind = classify_eof(
+            events=len(self.arrivals), truncated=self.reader.truncated, min_events=self.min_events
+        )
+        detail = "" if kind is None else f"closed after {len(self.arrivals)} events"
+        self._close(kind, detail)
+
+    def fail(self, kind: ErrorKind, detail: str) -> None:
+        """End the stream as failed (the pool's sweeper uses this for timeouts)."""
+        self._close(kind, detail)
+
+    def _close(self, kind: ErrorKind | None, detail: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.error = kind
+        self.detail = detail
+        self.ended_at = time.monotonic()
+        if self.transport is not None:
+            self.transport.abort()
+        self.listener.stream_closed(self)
+
+    def abort(self) -> None:
+        """Drop the connection with a reset so neither side keeps a TIME_WAIT socket."""
+        if self.transport is not None and not self.transport.is_closing():
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            self.transport.abort()
+        self.closed = True
+
+
+async def connect(
+    stream: SSEStream,
+    target: Target,
+    *,
+    connect_timeout: float,
+    ssl_context: ssl.SSLContext | None = None,
+) -> None:
+    """Connect ``stream`` (which sends its GET once connected); failures end up in the stream."""
+    loop = asyncio.get_running_loop()
+    factory: Callable[[], SSEStream] = lambda: stream  # noqa: E731
+    context = ssl_context
+    if target.scheme == "https" and context is None:
+        context = ssl.create_default_context()
+    try:
+        await asyncio.wait_for(
+            loop.create_connection(factory, target.host, target.port, ssl=context),
+            connect_timeout,
+        )
+    except (OSError, TimeoutError, ssl.SSLError) as exc:
+        stream.fail(classify_exception(exc), f"connect: {type(exc).__name__}: {exc}")
+
+
+async def open_stream(
+    target: Target,
+    listener: StreamListener,
+    *,
+    connect_timeout: float,
+    min_events: int = 1,
+    extra_headers: dict[str, str] | None = None,
+) -> SSEStream:
+    """One stream, connected or failed; never raises for network errors."""
+    stream = SSEStream(
+        build_request(target, extra_headers),
+        listener,
+        started=time.monotonic(),
+        min_events=min_events,
+    )
+    await connect(stream, target, connect_timeout=connect_timeout)
+    return stream

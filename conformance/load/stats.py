@@ -1,0 +1,151 @@
+"""The arithmetic of a load run: percentiles, lateness against a stream's cadence, error kinds.
+
+Kept apart from sockets and clocks so each rule is testable with plain numbers.
+
+Lateness. The first event of a connection is measured as *time to first event*; from the second
+event on, a stream is expected to keep a cadence ``I`` (the ``--interval`` when given, otherwise
+the median gap between its own events). Event ``k`` (k >= 1) is due at ``anchor + (k - 1) * I``,
+where the anchor is the earliest schedule the stream has shown: ``min(t_j - (j - 1) * I)``. An
+event's lateness is how far it arrived after its due time, so a server that falls behind a little
+on every tick shows growing lateness (drift), while a stream whose first sample comes at a random
+phase after connecting (a shared sampler ticking for everyone) is not penalised for that phase.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import math
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from conformance.load.httpwire import HttpError
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default) of already sorted values; q in [0, 100]."""
+    if not sorted_values:
+        return math.nan
+    if not 0.0 <= q <= 100.0:
+        raise ValueError(f"percentile out of range: {q}")
+    rank = (len(sorted_values) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(sorted_values) - 1)
+    frac = rank - low
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * frac
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """p50 / p99 / max of a sample, in seconds; NaN when there is no sample."""
+
+    count: int
+    p50: float
+    p99: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        ordered = sorted(values)
+        if not ordered:
+            return cls(0, math.nan, math.nan, math.nan)
+        return cls(len(ordered), percentile(ordered, 50), percentile(ordered, 99), ordered[-1])
+
+    def as_ms(self) -> dict[str, float | int | None]:
+        def ms(value: float) -> float | None:
+            return None if math.isnan(value) else round(value * 1000.0, 3)
+
+        return {
+            "count": self.count,
+            "p50_ms": ms(self.p50),
+            "p99_ms": ms(self.p99),
+            "max_ms": ms(self.max),
+        }
+
+
+def median(values: Sequence[float]) -> float:
+    return percentile(sorted(values), 50)
+
+
+def cadence_lateness(arrivals: Sequence[float], interval: float | None) -> list[float]:
+    """Lateness of events 1..n-1 of one connection (event 0 is the time-to-first-event sample).
+
+    ``arrivals`` are monotonic arrival times of every event of the connection, in order. Without
+    ``interval`` the cadence is the median gap between events 1..n-1; with fewer than two such
+    events there is no cadence to keep and the result is empty.
+    """
+    paced = arrivals[1:]
+    if not paced:
+        return []
+    if interval is None:
+        if len(paced) < 2:
+            return []
+        interval = median([b - a for a, b in itertools.pairwise(paced)])
+    anchor = min(t - k * interval for k, t in enumerate(paced))
+    return [max(0.0, t - k * interval - anchor) for k, t in enumerate(paced)]
+
+
+class ErrorKind(StrEnum):
+    """Why a stream failed. A 503 (or 429) is the server refusing load, so it counts as refused."""
+
+    REFUSED = "refused"  # connection refused, or HTTP 503/429 (load shedding)
+    RESET = "reset"  # connection reset / broken pipe
+    NON_200 = "non-200"  # any other status than 200
+    EARLY_CLOSE = "early-close"  # EOF before the first event (or mid-body for framed bodies)
+    TIMEOUT = "timeout"  # no connect, no head, or no byte for --timeout seconds
+    PROTOCOL = "protocol"  # bytes that are not HTTP/1.1 we can follow
+    OTHER = "other"  # anything else (DNS failure, TLS error, ...), detail kept
+
+
+REFUSING_STATUSES = frozenset({429, 503})
+
+
+def classify_status(status: int) -> ErrorKind | None:
+    """None for a 200 (a stream); otherwise the kind of failure the status is."""
+    if status == 200:
+        return None
+    if status in REFUSING_STATUSES:
+        return ErrorKind.REFUSED
+    return ErrorKind.NON_200
+
+
+def classify_exception(exc: BaseException) -> ErrorKind:
+    if isinstance(exc, ConnectionRefusedError):
+        return ErrorKind.REFUSED
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        return ErrorKind.RESET
+    if isinstance(exc, TimeoutError):
+        return ErrorKind.TIMEOUT
+    if isinstance(exc, HttpError):
+        return ErrorKind.PROTOCOL
+    if isinstance(exc, ssl.SSLError):
+        return ErrorKind.OTHER
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ECONNREFUSED:
+            return ErrorKind.REFUSED
+        if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED):
+            return ErrorKind.RESET
+        if exc.errno == errno.ETIMEDOUT:
+            return ErrorKind.TIMEOUT
+    return ErrorKind.OTHER
+
+
+def classify_eof(*, events: int, truncated: bool, min_events: int) -> ErrorKind | None:
+    """A connection the server closed: None when that is a normal end of the stream.
+
+    A close before the first event, before ``min_events`` events, or in the middle of a framed
+    body (chunked without the last chunk) is an early close.
+    """
+    if truncated or events == 0 or events < min_events:
+        return ErrorKind.EARLY_CLOSE
+    return None
+
+
+def missing_between(previous_id: str, current_id: str) -> int:
+    """Events skipped between two integer ids (0 when ids are not consecutive integers)."""
+    if not (previous_id.isdigit() and current_id.isdigit()):
+        return 0
+    gap = int(current_id) - int(previous_id) - 1
+    return gap if gap > 0 else 0

@@ -1,0 +1,172 @@
+"""Load-mode arithmetic: percentiles, lateness against a cadence, error kinds, verdicts."""
+
+from __future__ import annotations
+
+import errno
+import math
+
+import pytest
+
+from conformance.load.httpwire import HttpError
+from conformance.load.runner import step_verdict
+from conformance.load.stats import (
+    ErrorKind,
+    Summary,
+    cadence_lateness,
+    classify_eof,
+    classify_exception,
+    classify_status,
+    missing_between,
+    percentile,
+)
+
+
+def test_percentile_interpolates_like_numpy() -> None:
+    values = [1.0, 2.0, 3.0, 4.0]
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 4.0
+    assert percentile(values, 50) == pytest.approx(2.5)
+    assert percentile(values, 99) == pytest.approx(3.97)
+    assert math.isnan(percentile([], 50))
+    with pytest.raises(ValueError, match="out of range"):
+        percentile(values, 101)
+
+
+def test_p99_of_a_hundred_values_is_near_the_top() -> None:
+    values = [float(i) for i in range(1, 101)]
+    assert percentile(values, 99) == pytest.approx(99.01)
+    summary = Summary.of(list(reversed(values)))
+    assert summary.count == 100
+    assert summary.p50 == pytest.approx(50.5)
+    assert summary.max == 100.0
+
+
+def test_summary_in_milliseconds_and_empty() -> None:
+    assert Summary.of([0.25]).as_ms() == {
+        "count": 1,
+        "p50_ms": 250.0,
+        "p99_ms": 250.0,
+        "max_ms": 250.0,
+    }
+    assert Summary.of([]).as_ms() == {"count": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
+
+
+def test_on_time_stream_has_zero_lateness_whatever_its_phase() -> None:
+    # first event at connect, first sample 0.37 s later (a shared sampler's phase), then 1 s apart
+    arrivals = [10.0, 10.37, 11.37, 12.37, 13.37]
+    assert cadence_lateness(arrivals, 1.0) == pytest.approx([0, 0, 0, 0])
+    assert cadence_lateness(arrivals, None) == pytest.approx([0, 0, 0, 0])
+
+
+def test_one_delayed_event_is_late_by_its_delay_only() -> None:
+    arrivals = [0.0, 0.5, 1.5, 2.8, 3.5, 4.5]
+    assert cadence_lateness(arrivals, 1.0) == pytest.approx([0, 0, 0.3, 0, 0])
+
+
+def test_drift_accumulates() -> None:
+    # the server falls 0.1 s further behind on every tick
+    arrivals = [0.0, 1.0, 2.1, 3.2, 4.3]
+    assert cadence_lateness(arrivals, 1.0) == pytest.approx([0, 0.1, 0.2, 0.3])
+
+
+def test_early_event_moves_the_anchor() -> None:
+    # event 2 came 0.2 s early: the schedule is earlier than event 1 showed, so event 1 was late
+    arrivals = [0.0, 1.0, 1.8, 3.0]
+    assert cadence_lateness(arrivals, 1.0) == pytest.approx([0.2, 0.0, 0.2])
+
+
+def test_estimated_cadence_is_the_median_gap() -> None:
+    arrivals = [0.0, 0.1, 0.6, 1.1, 1.9, 2.1]  # 0.5 s cadence, one event late by 0.3 s
+    assert cadence_lateness(arrivals, None) == pytest.approx([0, 0, 0, 0.3, 0])
+
+
+def test_demo_style_burst_then_cadence() -> None:
+    # the demo sends "Starting" and sample 1 together, then one per second
+    arrivals = [5.0, 5.0, 6.0, 7.0]
+    assert cadence_lateness(arrivals, 1.0) == pytest.approx([0, 0, 0])
+
+
+def test_too_few_events_for_a_cadence() -> None:
+    assert cadence_lateness([], 1.0) == []
+    assert cadence_lateness([1.0], 1.0) == []
+    assert cadence_lateness([1.0, 2.0], 1.0) == [0.0]
+    assert cadence_lateness([1.0, 2.0], None) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (200, None),
+        (503, ErrorKind.REFUSED),
+        (429, ErrorKind.REFUSED),
+        (204, ErrorKind.NON_200),
+        (404, ErrorKind.NON_200),
+        (500, ErrorKind.NON_200),
+        (301, ErrorKind.NON_200),
+    ],
+)
+def test_status_classification(status: int, kind: ErrorKind | None) -> None:
+    assert classify_status(status) is kind
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (ConnectionRefusedError(), ErrorKind.REFUSED),
+        (OSError(errno.ECONNREFUSED, "refused"), ErrorKind.REFUSED),
+        (ConnectionResetError(), ErrorKind.RESET),
+        (BrokenPipeError(), ErrorKind.RESET),
+        (OSError(errno.ECONNRESET, "reset"), ErrorKind.RESET),
+        (TimeoutError(), ErrorKind.TIMEOUT),
+        (OSError(errno.ETIMEDOUT, "timed out"), ErrorKind.TIMEOUT),
+        (HttpError("bad"), ErrorKind.PROTOCOL),
+        (OSError(errno.ENOENT, "what"), ErrorKind.OTHER),
+        (RuntimeError("odd"), ErrorKind.OTHER),
+    ],
+)
+def test_exception_classification(exc: BaseException, kind: ErrorKind) -> None:
+    assert classify_exception(exc) is kind
+
+
+def test_eof_classification() -> None:
+    assert classify_eof(events=22, truncated=False, min_events=1) is None
+    assert classify_eof(events=0, truncated=False, min_events=1) is ErrorKind.EARLY_CLOSE
+    assert classify_eof(events=5, truncated=False, min_events=22) is ErrorKind.EARLY_CLOSE
+    assert classify_eof(events=22, truncated=True, min_events=1) is ErrorKind.EARLY_CLOSE
+
+
+def test_missing_ids() -> None:
+    assert missing_between("3", "4") == 0
+    assert missing_between("3", "7") == 3
+    assert missing_between("", "0") == 0
+    assert missing_between("a", "c") == 0
+    assert missing_between("9", "2") == 0  # a new run restarting ids is not a gap
+
+
+def _verdict(**overrides: object) -> tuple[bool, bool]:
+    args: dict[str, object] = {
+        "target": 100,
+        "open_min": 100,
+        "open_end": 100,
+        "errors": 0,
+        "missing": 0,
+        "events": 1000,
+        "expected_events": 1000,
+        "lateness_p99": 0.1,
+        "p99_limit": 0.25,
+    }
+    args.update(overrides)
+    return step_verdict(**args)  # type: ignore[arg-type]
+
+
+def test_step_verdict() -> None:
+    assert _verdict() == (True, True)
+    assert _verdict(lateness_p99=0.26) == (True, False)
+    assert _verdict(lateness_p99=math.nan) == (True, False)
+    assert _verdict(errors=1) == (False, False)
+    assert _verdict(missing=1) == (False, False)
+    assert _verdict(open_min=99) == (False, False)
+    assert _verdict(events=850) == (False, False)
+    assert _verdict(events=900) == (True, True)
+    assert _verdict(expected_events=None, events=1) == (True, True)
+    assert _verdict(events=0, expected_events=None) == (False, False)
