@@ -1,0 +1,190 @@
+// The reference page: one EventSource per run, a log, a status, a chart, and visible errors.
+// Element hooks (data-testid, data-status, roles) are a contract with the browser tests in e2e/.
+import { createApp, nextTick } from "vue";
+
+const STREAM_URL = "/api/stream";
+const CONFIG_URL = "/api/config";
+// Used until /api/config answers (and if it never does): the defaults of the reference.
+const DEFAULT_CONFIG = {
+  samples: 20,
+  interval: 1.0,
+  total_messages: 22,
+  sentinel: "RAM monitoring completed",
+};
+const SAMPLE_PERCENT = /RAM usage: ([0-9]+(?:\.[0-9]+)?)%/;
+
+const CHART = { width: 600, height: 200, left: 44, right: 12, top: 12, bottom: 28 };
+
+const template = `
+  <h1>RAM Monitor Stream</h1>
+  <div class="controls">
+    <button type="button" data-testid="start" :disabled="busy" @click="start">Start Monitoring RAM</button>
+    <button type="button" data-testid="stop" :disabled="!busy" @click="stop">Stop</button>
+    <p class="status" :class="'status-' + status" data-testid="status" role="status" :data-status="status">
+      <span class="status-dot" aria-hidden="true"></span>{{ statusText }}
+    </p>
+  </div>
+  <!-- Always in the DOM (empty when there is no error) so screen readers announce new text. -->
+  <div class="error" :class="{ 'error-empty': !errorText }" data-testid="error" role="alert">{{ errorText }}</div>
+  <section class="chart-box" aria-labelledby="chart-title">
+    <h2 id="chart-title">RAM usage (%)</h2>
+    <svg data-testid="chart" :viewBox="'0 0 ' + chart.width + ' ' + chart.height" role="img"
+         :aria-label="chartLabel" preserveAspectRatio="none">
+      <line class="axis" :x1="chart.left" :y1="chart.top" :x2="chart.left" :y2="chart.height - chart.bottom"></line>
+      <line class="axis" :x1="chart.left" :y1="chart.height - chart.bottom"
+            :x2="chart.width - chart.right" :y2="chart.height - chart.bottom"></line>
+      <text class="tick" :x="chart.left - 6" :y="chart.top + 4" text-anchor="end">{{ yMax }}%</text>
+      <text class="tick" :x="chart.left - 6" :y="chart.height - chart.bottom + 4" text-anchor="end">0%</text>
+      <text class="tick" :x="chart.width - chart.right" :y="chart.height - 8" text-anchor="end">sample {{ config.samples }}</text>
+      <polyline v-if="plotted.length" class="line" data-testid="chart-line" :points="polyline"></polyline>
+      <circle v-for="p in plotted" :key="p.index" class="point" data-testid="chart-point"
+              :cx="p.x" :cy="p.y" r="3.5"><title>sample {{ p.index }}: {{ p.percent }}%</title></circle>
+    </svg>
+  </section>
+  <div class="log-container" data-testid="log" role="log" aria-live="polite" aria-label="Messages" ref="log">
+    <div v-for="line in lines" :key="line.key" class="log-line" :class="{ 'log-error': line.error }"
+         data-testid="log-line">{{ line.text }}</div>
+  </div>
+`;
+
+const app = createApp({
+  template,
+  data() {
+    return {
+      config: { ...DEFAULT_CONFIG },
+      status: "idle",
+      received: 0,
+      lines: [],
+      points: [],
+      errorText: "",
+      chart: CHART,
+    };
+  },
+  computed: {
+    busy() {
+      return this.status === "connecting" || this.status === "streaming";
+    },
+    statusText() {
+      switch (this.status) {
+        case "connecting":
+          return "Connecting…";
+        case "streaming":
+          return `Streaming (${this.received}/${this.config.total_messages})`;
+        case "completed":
+          return "Completed";
+        case "stopped":
+          return "Stopped";
+        case "error":
+          return "Error: connection lost";
+        default:
+          return "Idle";
+      }
+    },
+    yMax() {
+      const highest = Math.max(0, ...this.points.map((p) => p.percent));
+      return Math.min(100, Math.max(10, Math.ceil(highest / 10) * 10));
+    },
+    plotted() {
+      const { width, height, left, right, top, bottom } = CHART;
+      const slots = Math.max(1, this.config.samples - 1);
+      return this.points.map((p, i) => ({
+        index: p.index,
+        percent: p.percent,
+        x: +(left + ((width - left - right) * i) / slots).toFixed(2),
+        y: +(height - bottom - ((height - top - bottom) * Math.min(p.percent, this.yMax)) / this.yMax).toFixed(2),
+      }));
+    },
+    polyline() {
+      return this.plotted.map((p) => `${p.x},${p.y}`).join(" ");
+    },
+    chartLabel() {
+      const last = this.points[this.points.length - 1];
+      return last
+        ? `RAM usage chart: ${this.points.length} samples, latest ${last.percent}%`
+        : "RAM usage chart: no samples yet";
+    },
+  },
+  async mounted() {
+    try {
+      const response = await fetch(CONFIG_URL, { cache: "no-store" });
+      if (response.ok) {
+        this.config = { ...DEFAULT_CONFIG, ...(await response.json()) };
+      }
+    } catch {
+      // Keep the defaults: the stream still works, only the expected count may be off.
+    }
+  },
+  beforeUnmount() {
+    this.closeSource();
+  },
+  methods: {
+    start() {
+      this.closeSource();
+      this.lines = [];
+      this.points = [];
+      this.errorText = "";
+      this.received = 0;
+      this.status = "connecting";
+      const source = new EventSource(STREAM_URL);
+      this.source = source;
+      source.onopen = () => {
+        if (this.source === source) this.status = "streaming";
+      };
+      source.onmessage = (event) => this.onMessage(source, event);
+      source.onerror = () => this.onError(source);
+    },
+    stop() {
+      if (!this.busy) return;
+      this.closeSource();
+      this.status = "stopped";
+    },
+    closeSource() {
+      if (this.source) {
+        this.source.close();
+        this.source = null;
+      }
+    },
+    onMessage(source, event) {
+      if (this.source !== source) return;
+      this.received += 1;
+      this.status = "streaming";
+      let text;
+      try {
+        text = JSON.parse(event.data);
+      } catch {
+        const message = `Invalid message (not JSON): ${event.data}`;
+        this.addLine(message, true);
+        this.errorText = message;
+        return;
+      }
+      if (typeof text !== "string") text = JSON.stringify(text);
+      this.addLine(text, false);
+      const sample = SAMPLE_PERCENT.exec(text);
+      if (sample) this.points.push({ index: this.points.length + 1, percent: Number(sample[1]) });
+      if (text === this.config.sentinel) {
+        // Close before the server ends the response, so the browser never reconnects.
+        this.closeSource();
+        this.status = "completed";
+      }
+    },
+    onError(source) {
+      if (this.source !== source) return;
+      // Close at once: no automatic reconnection loop; the user decides with the Start button.
+      this.closeSource();
+      this.status = "error";
+      this.errorText =
+        this.received === 0
+          ? `Error: connection lost — could not stream from ${STREAM_URL}. Check that the server runs, then press Start.`
+          : `Error: connection lost after ${this.received} of ${this.config.total_messages} messages. Press Start to run again.`;
+    },
+    addLine(text, error) {
+      this.lines.push({ key: this.lines.length, text, error });
+      nextTick(() => {
+        const log = this.$refs.log;
+        if (log) log.scrollTop = log.scrollHeight;
+      });
+    },
+  },
+});
+
+app.mount("#app");
