@@ -1,0 +1,92 @@
+"""A real nginx in front of SSE upstreams: the buffering the suite must catch, and the opt-out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integrations.nginx import LOCATION_BUFFERED, LOCATION_SSE, find_nginx, nginx_proxy
+from tests.integrations.upstreams import ram_stream_app
+from tests.support import RunningServer, uvicorn_thread
+
+INTERVAL = 0.08  # 21 gaps: a ~1.7 s stream
+pytestmark = pytest.mark.skipif(
+    find_nginx() is None, reason="nginx is not installed (Debian: apt-get install nginx)"
+)
+
+
+def event_arrivals(url: str) -> list[float]:
+    """Seconds from the request at which each complete event (blank line) arrived."""
+    times: list[float] = []
+    started = time.monotonic()
+    pending = b""
+    with httpx.stream("GET", url, timeout=30) as response:
+        for chunk in response.iter_bytes():
+            now = time.monotonic() - started
+            pending += chunk
+            while b"\n\n" in pending:
+                _, pending = pending.split(b"\n\n", 1)
+                times.append(now)
+    return times
+
+
+@pytest.fixture(scope="module")
+def bare_upstream() -> Iterator[RunningServer]:
+    """Correct in every way but one: no ``X-Accel-Buffering: no``."""
+    with uvicorn_thread(ram_stream_app(interval=INTERVAL, accel_header=False)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def opted_out_upstream() -> Iterator[RunningServer]:
+    with uvicorn_thread(ram_stream_app(interval=INTERVAL, accel_header=True)) as server:
+        yield server
+
+
+def spread(times: list[float]) -> float:
+    return times[-1] - times[0]
+
+
+def test_buffering_proxy_delivers_a_bare_stream_in_one_burst(
+    bare_upstream: RunningServer, tmp_path: Path
+) -> None:
+    direct = event_arrivals(bare_upstream.base_url + "/api/stream")
+    with nginx_proxy(bare_upstream.port, tmp_path, location=LOCATION_BUFFERED) as proxy:
+        proxied = event_arrivals(proxy.base_url + "/api/stream")
+    assert len(direct) == len(proxied) == 22
+    assert spread(direct) > 21 * INTERVAL * 0.8
+    assert spread(proxied) < 0.3, proxied  # everything at the end
+
+
+def test_x_accel_buffering_no_makes_the_same_proxy_stream(
+    opted_out_upstream: RunningServer, tmp_path: Path
+) -> None:
+    with nginx_proxy(opted_out_upstream.port, tmp_path, location=LOCATION_BUFFERED) as proxy:
+        proxied = event_arrivals(proxy.base_url + "/api/stream")
+    assert len(proxied) == 22
+    assert spread(proxied) > 21 * INTERVAL * 0.8
+
+
+def test_recommended_settings_stream_even_without_the_header(
+    bare_upstream: RunningServer, tmp_path: Path
+) -> None:
+    with nginx_proxy(bare_upstream.port, tmp_path, location=LOCATION_SSE) as proxy:
+        proxied = event_arrivals(proxy.base_url + "/api/stream")
+    assert len(proxied) == 22
+    assert spread(proxied) > 21 * INTERVAL * 0.8
+
+
+def test_proxy_buffering_alone_does_not_hold_events_back(
+    bare_upstream: RunningServer, tmp_path: Path
+) -> None:
+    """The finding the README documents: on nginx 1.22 buffered mode forwards each upstream read
+    to a fast client; events are held back only by a buffering filter in the chain (gzip)."""
+    plain_buffering = "\n            proxy_buffering on;\n            proxy_buffers 8 64k;\n"
+    with nginx_proxy(bare_upstream.port, tmp_path, location=plain_buffering) as proxy:
+        proxied = event_arrivals(proxy.base_url + "/api/stream")
+    assert len(proxied) == 22
+    assert spread(proxied) > 21 * INTERVAL * 0.8
