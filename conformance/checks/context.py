@@ -1,0 +1,58 @@
+"""What every check function reads: the main capture, the profile, and the extra captures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from conformance.capture import Capture, TimedEvent
+from conformance.evidence import escape_excerpt
+from conformance.models import Evidence
+from conformance.parser import Observation, ObservationKind
+from conformance.profiles import Profile
+
+
+@dataclass(frozen=True)
+class DisconnectRun:
+    """stream.disconnect: clients that hung up mid-stream, then one that must get a full stream."""
+
+    aborted: list[Capture] = field(default_factory=list)
+    follow_up: Capture | None = None
+    follow_up_started: float = 0.0  # seconds after the suite started, when the follow-up began
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    capture: Capture
+    profile: Profile
+    concurrent: list[Capture] | None = None  # None: not run
+    disconnect: DisconnectRun | None = None  # None: not run
+
+
+MAX_EVIDENCE = 5  # a report shows the first few places; the reason says how many there were
+
+
+def body_evidence(
+    capture: Capture, offset: int, length: int = 48, t: float | None = None
+) -> Evidence:
+    return Evidence(offset, escape_excerpt(capture.excerpt_at(offset, length + 1), length), t)
+
+
+def event_evidence(capture: Capture, event: TimedEvent, length: int = 48) -> Evidence:
+    return body_evidence(capture, event.offset, length, event.t)
+
+
+def observation_evidence(obs: Observation) -> Evidence:
+    return Evidence(obs.offset, escape_excerpt(obs.excerpt))
+
+
+def header_evidence(name: str, value: str | None) -> Evidence:
+    text = f"{name}: {value}" if value is not None else f"(no {name} header)"
+    return Evidence(None, escape_excerpt(text.encode("latin-1", "replace"), 120))
+
+
+def observations(capture: Capture, *kinds: ObservationKind) -> list[Observation]:
+    return [o for o in capture.observations if o.kind in kinds]
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -1,0 +1,293 @@
+"""Streaming checks: timing of the main capture, plus the concurrent and aborting clients.
+
+All timings are seconds since the request started (monotonic clock). Tolerances are generous and
+come from the profile, because the suite runs on busy CI machines.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+
+from conformance.capture import Capture, EndReason, TimedEvent
+from conformance.checks import SPEC_AUTHORING, SPEC_PROCESSING, check
+from conformance.checks.context import MAX_EVIDENCE, CheckContext, event_evidence, plural
+from conformance.checks.payload import RAM_FIRST
+from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped
+from conformance.profiles import Profile
+
+BURST_GAP = 0.05  # events closer than this (or half the interval) belong to one burst
+
+
+@check(
+    "stream.first-event",
+    "The first event arrives promptly",
+    SPEC_AUTHORING,
+    Severity.MUST,
+    doc="""pass: the first event arrived within first_event_timeout (--first-event-timeout, default 5 s)
+    of the request. fail: later, or never.""",
+)
+def first_event(ctx: CheckContext) -> Outcome:
+    cap, limit = ctx.capture, ctx.profile.first_event_timeout
+    if cap.status != 200:
+        return skipped("no 200 stream (http.status)")
+    if not cap.events:
+        return problem(
+            f"no event at all within {cap.t_end:.1f} s ({cap.end_reason}: {cap.end_message})"
+        )
+    first = cap.events[0]
+    if first.t > limit:
+        return problem(
+            f"the first event arrived after {first.t:.2f} s (limit {limit:g} s)",
+            event_evidence(cap, first),
+        )
+    return passed(f"first event after {first.t * 1000:.0f} ms")
+
+
+def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
+    """Runs of events whose consecutive arrivals are at most ``gap`` apart."""
+    out: list[list[TimedEvent]] = []
+    for event in events:
+        if out and event.t - out[-1][-1].t <= gap:
+            out[-1].append(event)
+        else:
+            out.append([event])
+    return out
+
+
+@check(
+    "stream.incremental",
+    "Events arrive as they are produced, not in one burst",
+    SPEC_AUTHORING,
+    Severity.MUST,
+    doc="""pass: events arrive spread out, or all at once right away (a fast server). fail: most
+    events arrive in one burst after a silence of at least burst_stall (0.25 s): the response was
+    buffered by the server, a compressor or a proxy. skip: fewer than 3 events.""",
+)
+def incremental(ctx: CheckContext) -> Outcome:
+    cap, profile = ctx.capture, ctx.profile
+    events = cap.events
+    if len(events) < 3:
+        return skipped(f"{plural(len(events), 'event')}: too few to judge")
+    gap = max(BURST_GAP, (profile.interval or 0) / 2)
+    groups = bursts(events, gap)
+    largest = max(groups, key=len)
+    start = largest[0]
+    before = events[start.index - 1].t if start.index else 0.0
+    silence = start.t - before
+    if len(largest) * 2 > len(events) and silence >= profile.burst_stall:
+        return problem(
+            f"{len(largest)} of {len(events)} events arrived together at t={start.t:.2f} s after "
+            f"{silence:.2f} s of silence: the response was buffered (server, compression or proxy)",
+            event_evidence(cap, start),
+            event_evidence(cap, largest[-1]),
+        )
+    span = events[-1].t - events[0].t
+    return passed(
+        f"{len(events)} events over {span:.2f} s in {plural(len(groups), 'burst')} (largest {len(largest)})"
+    )
+
+
+@check(
+    "stream.cadence",
+    "Messages keep the expected interval",
+    SPEC_AUTHORING,
+    Severity.SHOULD,
+    doc="""skip: no interval expected (--interval). pass: every gap between messages (after the
+    first) is within cadence_tolerance of the interval (50 %, at least 50 ms). warn: gaps out of
+    tolerance, worst first.""",
+)
+def cadence(ctx: CheckContext) -> Outcome:
+    cap, profile = ctx.capture, ctx.profile
+    interval = profile.interval
+    if interval is None:
+        return skipped("no interval expected (set --interval)")
+    events = cap.events
+    if len(events) < 3:
+        return skipped(f"{plural(len(events), 'event')}: too few to judge")
+    # The first message is usually a greeting sent right before the first sample: not judged.
+    gaps = [(b.t - a.t, b) for a, b in itertools.pairwise(events[1:])]
+    tolerance = max(profile.cadence_tolerance * interval, 0.05)
+    off = sorted(
+        ((g, e) for g, e in gaps if abs(g - interval) > tolerance),
+        key=lambda ge: -abs(ge[0] - interval),
+    )
+    median = statistics.median(g for g, _ in gaps)
+    if off:
+        return problem(
+            f"{len(off)} of {len(gaps)} gaps outside {interval:g} s +- {tolerance:.3g} s "
+            f"(median {median:.3f} s, worst {off[0][0]:.3f} s)",
+            *(
+                Evidence(e.offset, f"gap {g:.3f} s before event {e.index + 1}", e.t)
+                for g, e in off[:MAX_EVIDENCE]
+            ),
+        )
+    return passed(f"{len(gaps)} gaps, median {median:.3f} s (expected {interval:g} s)")
+
+
+@check(
+    "stream.closes",
+    "The server ends the response after the last message",
+    SPEC_PROCESSING,
+    Severity.MUST,
+    doc="""pass: the server closed the response within close_grace (2 s) of the sentinel (or of the
+    expected last event). fail: it kept the stream open (the client must close it, and a browser
+    that misses the sentinel reconnects). skip: no sentinel or count to know the end by, or the
+    last message never came (payload checks report that).""",
+)
+def closes(ctx: CheckContext) -> Outcome:
+    cap, profile = ctx.capture, ctx.profile
+    if cap.status != 200:
+        return skipped("no 200 stream (http.status)")
+    if profile.sentinel is None and profile.expect_count is None:
+        if cap.end_reason.by_server:
+            return passed(f"the server ended the stream after {plural(len(cap.events), 'event')}")
+        return skipped("no sentinel or count: an open-ended stream is not judged")
+    if cap.t_last_event is None:
+        return skipped(
+            f"the last expected message never arrived ({cap.end_reason}; see payload checks)"
+        )
+    if cap.end_reason.by_server:
+        return passed(
+            f"closed {1000 * (cap.t_end - cap.t_last_event):.0f} ms after the last message"
+        )
+    reason = (
+        f"still open {profile.limits.close_grace:g} s after the last message"
+        if cap.end_reason is EndReason.NOT_CLOSED_AFTER_SENTINEL
+        else f"not closed after the last message ({cap.end_reason}: {cap.end_message})"
+    )
+    last = next(e for e in cap.events if e.t >= cap.t_last_event)
+    return problem(reason, event_evidence(cap, last))
+
+
+@check(
+    "stream.clean-end",
+    "The response body ends cleanly",
+    SPEC_PROCESSING,
+    Severity.SHOULD,
+    doc="""pass: the body ended as HTTP says it should (last chunk, or close for a close-delimited
+    body), or the capture stopped first. warn: a reset or truncated chunked body: browsers report a
+    network error and reconnect.""",
+)
+def clean_end(ctx: CheckContext) -> Outcome:
+    cap = ctx.capture
+    if cap.status is None:
+        return skipped("no response (http.status)")
+    if cap.end_reason is EndReason.PROTOCOL_ERROR:
+        return problem(
+            f"the body ended abnormally: {cap.end_message} (browsers fire error and reconnect)",
+            Evidence(cap.decoded_bytes, f"end of body after {cap.decoded_bytes} bytes", cap.t_end),
+        )
+    return passed(f"ended: {cap.end_reason}")
+
+
+def stream_problems(cap: Capture, profile: Profile, main: Capture | None = None) -> list[str]:
+    """Why one client's stream is not a complete, correct stream of its own (empty: it is)."""
+    if cap.status is None:
+        return [f"no response ({cap.end_reason}: {cap.end_message})"]
+    if cap.status != 200:
+        return [f"status {cap.status}"]
+    out: list[str] = []
+    got = len(cap.events)
+    if profile.expect_count is not None:
+        if got != profile.expect_count:
+            out.append(f"{got} of {profile.expect_count} events ({cap.end_reason})")
+    elif main is not None and main.end_reason.by_server and cap.end_reason.by_server:
+        if got != len(main.events):
+            out.append(f"{got} events, the main stream had {len(main.events)}")
+    elif got == 0:
+        out.append(f"no event ({cap.end_reason})")
+    if profile.sentinel is not None and cap.events:
+        hits = [e for e in cap.events if profile.is_sentinel(e.data)]
+        if not hits:
+            out.append("no sentinel")
+        elif hits[0] is not cap.events[-1] or len(hits) > 1:
+            out.append("the sentinel is not the last event (only)")
+    if profile.data_format == "json":
+        for event in cap.events:
+            if event.data == profile.sentinel:
+                continue
+            try:
+                json.loads(event.data)
+            except ValueError:
+                out.append(f"event {event.index + 1} is not JSON")
+                break
+    if profile.ram_format and cap.events and profile.decoded(cap.events[0].data) != RAM_FIRST:
+        out.append("the first message is not the greeting")
+    return out
+
+
+@check(
+    "stream.concurrent",
+    "Simultaneous clients each get a complete stream of their own",
+    SPEC_PROCESSING,
+    Severity.MUST,
+    needs=("concurrent",),
+    doc="""pass: each of `concurrency` (3) clients, connected alongside the main capture, got a
+    complete, correct stream (count, sentinel, format). fail: a client got part of the stream (one
+    generator shared by all clients), nothing, or an error. skip: concurrency 0 or not run.""",
+)
+def concurrent(ctx: CheckContext) -> Outcome:
+    if ctx.concurrent is None or ctx.profile.concurrency == 0:
+        return skipped("not run (concurrency 0 or skipped)")
+    if ctx.capture.end_reason.unreachable:
+        return skipped("target unreachable")
+    bad = []
+    for i, cap in enumerate(ctx.concurrent, 1):
+        problems = stream_problems(cap, ctx.profile, ctx.capture)
+        if problems:
+            bad.append(f"client {i}: {'; '.join(problems)}")
+    counts = ", ".join(str(len(c.events)) for c in ctx.concurrent)
+    if bad:
+        return problem(
+            f"{len(bad)} of {len(ctx.concurrent)} concurrent clients got a broken stream: {bad[0]}",
+            *(Evidence(None, line) for line in bad[:MAX_EVIDENCE]),
+        )
+    return passed(
+        f"{len(ctx.concurrent)} concurrent clients each got a full stream (events: {counts})"
+    )
+
+
+@check(
+    "stream.disconnect",
+    "After clients abort mid-stream, a new client still gets a full stream promptly",
+    SPEC_PROCESSING,
+    Severity.MUST,
+    needs=("disconnect",),
+    doc="""pass: after `disconnect_clients` (3) clients hung up mid-stream, a new client's stream
+    started within first_event_timeout and was complete and correct. fail: it stalled, was cut short
+    or broken (a server that wedges or leaks after a disconnect). skip: not run, or the aborting
+    clients never got an event to abort after.""",
+)
+def disconnect(ctx: CheckContext) -> Outcome:
+    run = ctx.disconnect
+    if run is None or ctx.profile.disconnect_clients == 0:
+        return skipped("not run (disconnect_clients 0 or skipped)")
+    if ctx.capture.end_reason.unreachable:
+        return skipped("target unreachable")
+    aborted = [c for c in run.aborted if c.end_reason is EndReason.ABORTED]
+    if not aborted:
+        ends = ", ".join(sorted({str(c.end_reason) for c in run.aborted})) or "none"
+        return skipped(f"no client could abort mid-stream (they ended: {ends})")
+    follow = run.follow_up
+    if follow is None:
+        return problem("the follow-up client did not run")
+    problems = stream_problems(follow, ctx.profile, ctx.capture)
+    limit = ctx.profile.first_event_timeout
+    if follow.events and follow.events[0].t > limit:
+        problems.insert(
+            0, f"its first event came after {follow.events[0].t:.2f} s (limit {limit:g} s)"
+        )
+    if problems:
+        return problem(
+            f"after {len(aborted)} clients aborted, a new stream was broken: {'; '.join(problems)}",
+            Evidence(
+                None, f"follow-up ended: {follow.end_reason} {follow.end_message}", follow.t_end
+            ),
+        )
+    first = follow.events[0].t if follow.events else 0.0
+    return passed(
+        f"{len(aborted)} clients aborted; a new stream started in {first * 1000:.0f} ms and completed "
+        f"({plural(len(follow.events), 'event')})"
+    )

@@ -1,0 +1,153 @@
+"""The suite's vocabulary: verdicts, check results with evidence, the check catalogue entry, the report.
+
+Kept free of I/O and of the HTTP client so reports (JSON, JUnit, HTML, pytest items) can be built from
+these objects alone, and so checks stay pure functions that tests can feed hand-built captures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conformance.capture import Capture
+    from conformance.checks.context import CheckContext
+    from conformance.profiles import Profile
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+class Severity(StrEnum):
+    """MUST: a problem fails the run (browsers lose or mangle data). SHOULD: a problem only warns."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where a problem shows. ``offset`` is a byte offset into the (decoded) response body, or None
+    when the evidence is not in the body (a header, the status line, a timing)."""
+
+    offset: int | None
+    excerpt: str
+    t: float | None = None  # seconds since the request started, when timing is the point
+
+    def describe(self) -> str:
+        where = f"@{self.offset}" if self.offset is not None else "@http"
+        when = f" t={self.t:.3f}s" if self.t is not None else ""
+        return f"{where}{when}: {self.excerpt}"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    check_id: str
+    verdict: Verdict
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+    title: str = ""
+    severity: Severity = Severity.MUST
+    spec: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a check function returns; the runner adds the catalogue data to make a Result.
+
+    ``problem`` is turned into fail (MUST checks) or warn (SHOULD checks), so a check's code never
+    decides its own severity; ``warn`` is an explicit warning even from a MUST check.
+    """
+
+    kind: str  # "pass" | "problem" | "warn" | "skip"
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+def passed(reason: str, *evidence: Evidence) -> Outcome:
+    return Outcome("pass", reason, evidence)
+
+
+def problem(reason: str, *evidence: Evidence) -> Outcome:
+    return Outcome("problem", reason, evidence)
+
+
+def warning(reason: str, *evidence: Evidence) -> Outcome:
+    return Outcome("warn", reason, evidence)
+
+
+def skipped(reason: str) -> Outcome:
+    return Outcome("skip", reason)
+
+
+CheckFn = Callable[["CheckContext"], Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    id: str
+    title: str
+    spec: str  # URL (with anchor) of the rule the check rests on
+    severity: Severity
+    fn: CheckFn
+    needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect"
+    doc: str = ""  # what each verdict means (docs/checks.md)
+
+    def result(self, outcome: Outcome) -> Result:
+        if outcome.kind == "problem":
+            verdict = Verdict.FAIL if self.severity is Severity.MUST else Verdict.WARN
+        else:
+            verdict = Verdict(outcome.kind)
+        return Result(
+            check_id=self.id,
+            verdict=verdict,
+            reason=outcome.reason,
+            evidence=outcome.evidence,
+            title=self.title,
+            severity=self.severity,
+            spec=self.spec,
+        )
+
+
+UNREACHABLE_EXIT = 2
+
+
+@dataclass
+class Report:
+    target: str
+    profile: Profile
+    started: datetime
+    duration_s: float
+    results: list[Result]
+    capture: Capture
+    extra_captures: dict[str, list[Capture]] = field(default_factory=dict)
+
+    @property
+    def unreachable(self) -> bool:
+        """No TCP connection at all: the target is wrong, not broken (exit 2, like a usage error)."""
+        return self.capture.end_reason.unreachable
+
+    def counts(self) -> dict[Verdict, int]:
+        out = dict.fromkeys(Verdict, 0)
+        for result in self.results:
+            out[result.verdict] += 1
+        return out
+
+    def exit_code(self, strict: bool = False) -> int:
+        if self.unreachable:
+            return UNREACHABLE_EXIT
+        bad = {Verdict.FAIL, Verdict.WARN} if strict else {Verdict.FAIL}
+        return 1 if any(r.verdict in bad for r in self.results) else 0
+
+    def result(self, check_id: str) -> Result:
+        for result in self.results:
+            if result.check_id == check_id:
+                return result
+        raise KeyError(check_id)

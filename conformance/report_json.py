@@ -1,0 +1,75 @@
+"""The JSON report (issue 3 §5 shape, plus evidence and the end of the capture).
+
+Keys required by the issue: target, profile, started, duration_s, exit_code, checks[id, title,
+severity, verdict, detail, spec], events[type, data, last_event_id, t], http[status, headers].
+Added (never renamed): checks[].evidence, end, capture stats, profile_settings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from conformance.models import Report
+
+
+def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
+    cap = report.capture
+    return {
+        "target": report.target,
+        "profile": report.profile.name,
+        "started": report.started.isoformat(),
+        "duration_s": round(report.duration_s, 3),
+        "exit_code": report.exit_code(strict),
+        "checks": [
+            {
+                "id": r.check_id,
+                "title": r.title,
+                "severity": str(r.severity),
+                "verdict": str(r.verdict),
+                "detail": r.reason,
+                "spec": r.spec,
+                "evidence": [
+                    {"offset": e.offset, "excerpt": e.excerpt, "t": e.t} for e in r.evidence
+                ],
+            }
+            for r in report.results
+        ],
+        "events": [
+            {"type": e.type, "data": e.data, "last_event_id": e.last_event_id, "t": round(e.t, 4)}
+            for e in cap.events
+        ],
+        "http": {
+            "status": cap.status,
+            "http_version": cap.http_version,
+            "url": cap.url,
+            "headers": [[k, v] for k, v in cap.headers],
+            "redirects": [
+                {"status": r.status, "url": r.url, "location": r.location} for r in cap.redirects
+            ],
+        },
+        "end": {
+            "reason": str(cap.end_reason),
+            "message": cap.end_message,
+            "t": round(cap.t_end, 4),
+        },
+        "capture": {
+            "decoded_bytes": cap.decoded_bytes,
+            "raw_bytes": cap.raw_bytes,
+            "content_encoding": cap.content_encoding,
+            "chunks": len(cap.chunks),
+            "line_endings": cap.line_endings,
+            "comments": cap.comments,
+            "retry": cap.retry,
+            "observations_dropped": cap.observations_dropped,
+        },
+        "profile_settings": report.profile.summary(),
+    }
+
+
+def write_json(report: Report, path: str | Path, *, strict: bool = False) -> None:
+    text = json.dumps(
+        report_to_dict(report, strict=strict), indent=2, ensure_ascii=False, default=str
+    )
+    Path(path).write_text(text + "\n", encoding="utf-8")

@@ -1,0 +1,147 @@
+"""Run the suite: capture the main stream (and, alongside it, the extra clients), then judge.
+
+The extra clients of stream.concurrent and stream.disconnect run concurrently with the main
+capture (asyncio.gather), so a full run takes about as long as one stream. They are only started
+when their checks are selected, so ``--skip 'stream.*'`` really opens a single connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from conformance import checks
+from conformance.capture import Capture, capture
+from conformance.checks.context import CheckContext, DisconnectRun
+from conformance.models import CheckSpec, Outcome, Report, Result, Verdict
+from conformance.profiles import Profile
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of the main capture while it runs (for a progress line)."""
+
+    events: int
+    bytes: int
+    elapsed: float
+    phase: str  # "capturing" | "judging"
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+async def _concurrent(url: str, profile: Profile) -> list[Capture]:
+    request = profile.capture_request(url)
+    return list(
+        await asyncio.gather(
+            *(
+                capture(request, profile.limits, is_last=profile.is_last)
+                for _ in range(profile.concurrency)
+            )
+        )
+    )
+
+
+async def _disconnect(url: str, profile: Profile, t0: float) -> DisconnectRun:
+    request = profile.capture_request(url)
+    aborted = await asyncio.gather(
+        *(
+            capture(request, profile.limits, abort_after_events=profile.disconnect_after_events)
+            for _ in range(profile.disconnect_clients)
+        )
+    )
+    await asyncio.sleep(0.05)  # let the server notice the hang-ups before the next client arrives
+    started = time.monotonic() - t0
+    follow_up = await capture(request, profile.limits, is_last=profile.is_last)
+    return DisconnectRun(list(aborted), follow_up, started)
+
+
+def judge(ctx: CheckContext, specs: Sequence[CheckSpec]) -> list[Result]:
+    """Run each check on the context; a crashing check becomes a fail that says it is a suite bug."""
+    results = []
+    for spec in specs:
+        try:
+            outcome = spec.fn(ctx)
+        except Exception as exc:  # a suite bug must not hide the other verdicts
+            outcome = Outcome(
+                "problem", f"the check crashed (suite bug): {type(exc).__name__}: {exc}"
+            )
+            results.append(
+                Result(
+                    spec.id, Verdict.FAIL, outcome.reason, (), spec.title, spec.severity, spec.spec
+                )
+            )
+            continue
+        results.append(spec.result(outcome))
+    return results
+
+
+async def run_suite(
+    target: str,
+    profile: Profile,
+    *,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    progress: ProgressFn | None = None,
+) -> Report:
+    """Capture ``target`` once (plus the extra clients) and judge every selected check.
+
+    Raises ValueError for an ``only``/``skip`` glob that matches no check; network trouble never
+    raises (it is in ``report.capture.end_reason`` and the verdicts).
+    """
+    specs = checks.select(only, skip)
+    needs = set().union(*(s.needs for s in specs)) if specs else set()
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+
+    def on_chunk(cap: Capture) -> None:
+        if progress is not None:
+            progress(
+                Progress(len(cap.events), cap.decoded_bytes, time.monotonic() - t0, "capturing")
+            )
+
+    main_task = capture(
+        profile.capture_request(target), profile.limits, is_last=profile.is_last, progress=on_chunk
+    )
+    concurrent_task = _concurrent(target, profile) if "concurrent" in needs else None
+    disconnect_task = _disconnect(target, profile, t0) if "disconnect" in needs else None
+    main, concurrent_caps, disconnect_run = await asyncio.gather(
+        main_task, concurrent_task or _none(), disconnect_task or _none()
+    )
+    if progress is not None:
+        progress(Progress(len(main.events), main.decoded_bytes, time.monotonic() - t0, "judging"))
+    ctx = CheckContext(main, profile, concurrent_caps, disconnect_run)
+    results = judge(ctx, specs)
+    extra: dict[str, list[Capture]] = {}
+    if concurrent_caps is not None:
+        extra["concurrent"] = concurrent_caps
+    if disconnect_run is not None:
+        extra["disconnect"] = [*disconnect_run.aborted, *filter(None, [disconnect_run.follow_up])]
+    return Report(
+        target=target,
+        profile=profile,
+        started=started,
+        duration_s=time.monotonic() - t0,
+        results=results,
+        capture=main,
+        extra_captures=extra,
+    )
+
+
+async def _none() -> None:
+    return None
+
+
+def run_suite_sync(
+    target: str,
+    profile: Profile,
+    *,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    progress: ProgressFn | None = None,
+) -> Report:
+    """:func:`run_suite` for callers without an event loop (CLI, pytest plugin, scripts)."""
+    return asyncio.run(run_suite(target, profile, only=only, skip=skip, progress=progress))
