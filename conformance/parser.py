@@ -165,6 +165,11 @@ class Parser:
         self._field_excerpt = b""
         self._block_fields = 0  # non-data field lines in the block
 
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes held for a line not yet terminated: never more than max_line_bytes + 2."""
+        return self._frag_kept + len(self._head)
+
     def feed(self, data: bytes) -> list[Event]:
         """Parse more bytes; return the events dispatched by them, in order."""
         if self.closed:
