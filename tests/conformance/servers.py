@@ -237,6 +237,10 @@ class _Server:
             watcher = asyncio.create_task(exchange._watch())
             with contextlib.suppress(ClientGone):
                 await self.handler(exchange)
+        except asyncio.CancelledError:
+            # Stopped by ``stop()``: end normally, because Python 3.11's start_server callback
+            # logs a spurious traceback for a connection task that ends cancelled.
+            pass
         finally:
             if watcher is not None:
                 watcher.cancel()
@@ -426,7 +430,8 @@ class SseResponse:
     framing: Framing = "chunked"
     gzip: bool = False
     samples: int = SAMPLES
-    messages: tuple[str, ...] | None = None  # None: fresh ram_messages() per connection
+    transform: Callable[[list[str]], list[str]] | None = None  # edits each connection's texts
+    inject: tuple[tuple[int, bytes], ...] = ()  # raw bytes written just before message i
     json_data: bool = True  # json.dumps each text, like the reference
     eol: bytes = b"\n"
     bom: bytes = b""
@@ -453,7 +458,8 @@ class SseResponse:
             while True:
                 yield ram_sample(index % 60)
                 index += 1
-        yield from self.messages if self.messages is not None else ram_messages(self.samples)
+        texts = ram_messages(self.samples)
+        yield from self.transform(texts) if self.transform else texts
 
     def blocks(self) -> Iterator[bytes]:
         """Each message's bytes, in order (lazily: the infinite stream never ends)."""
@@ -471,12 +477,17 @@ class SseResponse:
             )
             if self.separator is not None:
                 block += self.separator
+            for at, raw in self.inject:
+                if at == index:
+                    block = raw + block
             if index == 0 and self.bom:
                 block = self.bom + block
             if previous is not None:
                 yield previous
             previous = block
         if previous is not None:
+            if self.separator is not None and self.terminate_last:
+                previous += self.eol  # the one blank line that finally dispatches the merge
             if not self.terminate_last and previous.endswith(self.eol + self.eol):
                 previous = previous[: -len(self.eol)]
             yield previous

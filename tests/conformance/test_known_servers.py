@@ -159,7 +159,12 @@ async def test_defect_knobs_change_only_what_they_say() -> None:
     unterminated = expected_body(SseResponse(terminate_last=False))
     assert unterminated == good[:-1]
     merged = expected_body(SseResponse(separator=b""))
-    assert merged.count(b"\n\n") == 0
+    assert merged.count(b"\n\n") == 1
+    assert merged.endswith(b'"RAM monitoring completed"\n\n')
+    injected = expected_body(SseResponse(inject=((1, b": x\n"),)))
+    assert injected.split(b"\n\n")[1].startswith(b": x\ndata: ")
+    shifted = expected_body(SseResponse(transform=lambda texts: texts[:-1]))
+    assert shifted.count(b"\n\n") == 21
     assert merged.count(b"data: ") == 22
     bom = expected_body(SseResponse(bom=b"\xef\xbb\xbf", eol=b"\r\n"))
     assert bom.startswith(b'\xef\xbb\xbfdata: "Starting')
