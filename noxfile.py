@@ -51,3 +51,26 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """Validate an SSE endpoint: ``nox -s conformance -- URL [flags]``; with no URL, the reference.
+
+    Without a URL the reference is launched on a free loopback port at a 0.05 s interval through
+    ``--launch`` (which always stops it), and judged with the matching ``--interval``.
+    """
+    import socket
+
+    session.install("-e", ".")
+    args = list(session.posargs)
+    if any(a.startswith(("http://", "https://")) for a in args):
+        session.run("sse-conformance", *args)
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    python = Path(session.bin) / "python"
+    launch = f"{python} -m reference --host 127.0.0.1 --port {port} --interval 0.05"
+    url = f"http://127.0.0.1:{port}/api/stream"
+    session.run("sse-conformance", url, "--launch", launch, "--interval", "0.05", *args)

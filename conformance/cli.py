@@ -156,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     launch = p.add_argument_group("launch the server under test")
     launch.add_argument("--launch", metavar="CMD", help="start CMD, wait for the URL, run, stop it")
     launch.add_argument("--ready-timeout", type=_positive_float, default=30.0, metavar="SECONDS")
+    launch.add_argument("--launch-grace", type=_positive_float, default=5.0, metavar="SECONDS")
     return p
 
 
@@ -227,7 +228,7 @@ class ProgressLine:
             self.stream.flush()
 
 
-def _write_reports(report: Report, args: argparse.Namespace) -> None:
+def _write_reports(report: Report, args: argparse.Namespace, launch_output: str | None) -> None:
     if args.json_report:
         from conformance.report_json import write_json
 
@@ -239,9 +240,11 @@ def _write_reports(report: Report, args: argparse.Namespace) -> None:
     if args.html_report:
         try:
             module = importlib.import_module("conformance.report_html")
-        except ImportError:
-            raise UsageError("--html-report: the HTML report module is not available") from None
-        module.write_html(report, args.html_report, strict=args.strict)
+        except ImportError as exc:
+            raise UsageError(f"--html-report is not available: {exc}") from None
+        module.write_html_report(
+            report, args.html_report, launch_output=launch_output, strict=args.strict
+        )
 
 
 def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
@@ -270,25 +273,31 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
             if line is not None:
                 line.clear()
 
-    report = _with_launch(args, url, execute)
+    report, launch_output = _with_launch(args, url, execute)
     if report.unreachable:
         raise UsageError(f"cannot reach {url}: {report.capture.end_message}")
     color = not args.no_color and out.isatty() and "NO_COLOR" not in os.environ
     out.write(render_report(report, color=color, strict=args.strict) + "\n")
-    _write_reports(report, args)
+    _write_reports(report, args, launch_output)
     return report.exit_code(args.strict)
 
 
-def _with_launch(args: argparse.Namespace, url: str, execute: Callable[[], Report]) -> Report:
+def _with_launch(
+    args: argparse.Namespace, url: str, execute: Callable[[], Report]
+) -> tuple[Report, str | None]:
+    """Run the suite, inside ``--launch``'s server lifetime when given (it is always stopped)."""
     if not args.launch:
-        return execute()
+        return execute(), None
     from conformance import launch
 
     try:
-        with launch.launched(args.launch, url, ready_timeout=args.ready_timeout):
-            return execute()
+        with launch.launched(
+            args.launch, url, ready_timeout=args.ready_timeout, grace=args.launch_grace
+        ) as server:
+            report = execute()
+            return report, server.output()
     except launch.LaunchError as exc:
-        raise UsageError(" ".join(str(exc).split())[:500]) from None
+        raise UsageError(" ".join(str(exc).split())) from None
 
 
 def decode(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
