@@ -1,0 +1,249 @@
+"""Fixtures of the browser tests: which Chromium, which server, which (possibly broken) page.
+
+Without ``--base-url`` the reference is served in-process on a free loopback port behind a
+:class:`~e2e.servers.TrafficRecorder`, so tests can also assert what the server saw. With
+``--base-url URL`` the same tests drive that deployment; the few that must control the server
+(kill it, replace its stream) skip there, and the rest fall back to what the browser saw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, BrowserType, Page, Request, expect
+
+from e2e.broken import Mutant, MutantError, get_mutant, make_broken_copy
+from e2e.browser import LAUNCH_ARGS, BrowserChoice, BrowserNotFound, find_chromium
+from e2e.servers import ServedApp, TrafficRecorder, serve_reference
+from e2e.ui import TIMELINE_SCRIPT, MonitorPage, PageConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = ROOT / "static"
+SESSION_INTERVAL = 0.05  # fast, so a 22-message run takes about a second
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("e2e", "RAM monitor browser tests")
+    group.addoption(
+        "--chromium-path",
+        default=None,
+        help="Chromium executable to drive (default: $CHROMIUM_PATH, Playwright's own, then the system's)",
+    )
+    group.addoption(
+        "--static-dir",
+        default=None,
+        help="serve this folder as the page instead of static/ (own reference server only)",
+    )
+    group.addoption(
+        "--broken-page",
+        default=os.environ.get("E2E_BROKEN_PAGE") or None,
+        help="run against a deliberately broken page (see e2e/broken.py); env E2E_BROKEN_PAGE",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "owned_server: needs a server the tests start and control (skipped with --base-url)",
+    )
+    name = config.getoption("--broken-page")
+    if name:
+        try:
+            get_mutant(name)
+        except MutantError as error:
+            pytest.exit(str(error), returncode=4)
+
+
+def given_base_url(config: pytest.Config) -> str | None:
+    value = config.getoption("--base-url", default=None) or config.getini("base_url")
+    return str(value).rstrip("/") if value else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    url = given_base_url(config)
+    if not url:
+        return
+    skip = pytest.mark.skip(reason=f"needs a server the tests control; --base-url {url} is not")
+    for item in items:
+        if item.get_closest_marker("owned_server"):
+            item.add_marker(skip)
+
+
+# --- the browser ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium(pytestconfig: pytest.Config, browser_type: BrowserType) -> BrowserChoice:
+    if browser_type.name != "chromium":
+        pytest.exit(f"these tests drive Chromium only, not {browser_type.name}", returncode=4)
+    try:
+        return find_chromium(
+            explicit=pytestconfig.getoption("--chromium-path"),
+            playwright_executable=browser_type.executable_path,
+        )
+    except BrowserNotFound as error:
+        pytest.exit(str(error), returncode=4)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any], chromium: BrowserChoice
+) -> dict[str, Any]:
+    """pytest-playwright's launch options plus the Chromium we found and quiet flags."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": chromium.executable,
+        "args": [*browser_type_launch_args.get("args", []), *LAUNCH_ARGS],
+    }
+
+
+# --- the server and the page under test ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mutant(pytestconfig: pytest.Config) -> Mutant | None:
+    name = pytestconfig.getoption("--broken-page")
+    return get_mutant(name) if name else None
+
+
+@pytest.fixture(scope="session")
+def static_dir(
+    pytestconfig: pytest.Config, mutant: Mutant | None, tmp_path_factory: pytest.TempPathFactory
+) -> Path | None:
+    """The page folder served: None for static/, else --static-dir or a mutant's broken copy."""
+    chosen = pytestconfig.getoption("--static-dir")
+    source = Path(chosen).resolve() if chosen else STATIC_DIR
+    if mutant is None or mutant.edit is None:
+        return source if chosen else None
+    try:
+        return make_broken_copy(mutant, source, tmp_path_factory.mktemp("broken") / "static")
+    except MutantError as error:
+        pytest.exit(str(error), returncode=4)
+
+
+@dataclass
+class Target:
+    """The deployment under test: its URL, its config, and (when we own it) what it saw."""
+
+    base_url: str
+    config: PageConfig
+    served: ServedApp | None
+
+    @property
+    def traffic(self) -> TrafficRecorder | None:
+        return self.served.traffic if self.served else None
+
+
+def fetch_config(base_url: str) -> PageConfig:
+    try:
+        response = httpx.get(f"{base_url}/api/config", timeout=10)
+        response.raise_for_status()
+        return PageConfig.from_json(response.json())
+    except (httpx.HTTPError, ValueError, KeyError) as error:
+        pytest.exit(f"cannot read {base_url}/api/config: {error}", returncode=4)
+
+
+@pytest.fixture(scope="session")
+def session_target(pytestconfig: pytest.Config, static_dir: Path | None) -> Iterator[Target]:
+    url = given_base_url(pytestconfig)
+    if url:
+        yield Target(url, fetch_config(url), None)
+        return
+    with serve_reference(interval=SESSION_INTERVAL, static_dir=static_dir) as served:
+        yield Target(served.base_url, fetch_config(served.base_url), served)
+
+
+@pytest.fixture(scope="session")
+def base_url(session_target: Target) -> str:
+    """Overrides pytest-playwright's: the given --base-url, else our own reference."""
+    return session_target.base_url
+
+
+@pytest.fixture
+def target(session_target: Target) -> Target:
+    """The session's target, with its traffic log emptied so a test sees only its own requests."""
+    if session_target.traffic is not None:
+        session_target.traffic.clear()
+    return session_target
+
+
+@pytest.fixture
+def make_target(session_target: Target, static_dir: Path | None) -> Iterator[Callable[..., Target]]:
+    """A reference with its own interval/sample count; against a deployment, the deployment."""
+    with contextlib.ExitStack() as stack:
+
+        def make(*, interval: float, samples: int = 20) -> Target:
+            if session_target.served is None:
+                return session_target
+            served = stack.enter_context(
+                serve_reference(interval=interval, samples=samples, static_dir=static_dir)
+            )
+            return Target(served.base_url, fetch_config(served.base_url), served)
+
+        yield make
+
+
+@pytest.fixture
+def context(new_context: Callable[..., BrowserContext], mutant: Mutant | None) -> BrowserContext:
+    """pytest-playwright's context plus the timeline recorder and the mutant's script, if any."""
+    ctx = new_context()
+    ctx.add_init_script(TIMELINE_SCRIPT)
+    if mutant is not None and mutant.script is not None:
+        ctx.add_init_script(mutant.script)
+    ctx.set_default_timeout(15_000)
+    return ctx
+
+
+class BrowserWatch:
+    """Everything the browser reported while a test ran: console errors, failures, requests."""
+
+    def __init__(self, page: Page) -> None:
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.failed_requests: list[str] = []
+        self.error_responses: list[str] = []
+        self.requests: list[Request] = []
+        page.on(
+            "console",
+            lambda m: self.console_errors.append(m.text) if m.type == "error" else None,
+        )
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        page.on(
+            "requestfailed",
+            lambda r: self.failed_requests.append(f"{r.method} {r.url}: {r.failure}"),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                self.error_responses.append(f"{r.status} {r.url}") if r.status >= 400 else None
+            ),
+        )
+        page.on("request", lambda r: self.requests.append(r))
+
+    def stream_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.url.split("?")[0].endswith("/api/stream")]
+
+
+@pytest.fixture
+def watch(page: Page) -> BrowserWatch:
+    return BrowserWatch(page)
+
+
+@pytest.fixture
+def monitor(page: Page, watch: BrowserWatch) -> MonitorPage:
+    """The page, loaded and idle, with the browser watched from before the first request."""
+    ui = MonitorPage(page)
+    ui.open()
+    return ui
+
+
+@pytest.fixture(autouse=True)
+def _expect_timeout() -> None:
+    expect.set_options(timeout=15_000)
