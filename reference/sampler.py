@@ -168,6 +168,10 @@ class Sampler:
         while True:
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
             self.tick()
+            if not self._subscribers:
+                # The tick dropped the last listener (a stalled client): stop sampling for nobody.
+                self._task = None
+                return
             now = loop.time()
             next_tick += self.interval
             if next_tick <= now:
