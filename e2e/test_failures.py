@@ -1,0 +1,121 @@
+"""Runs that do not end well: stopped by the user, cut by the server, or fed a bad message."""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import BrowserWatch, Target
+from e2e.servers import NOT_JSON_PAYLOAD, not_json_messages, serve_reference, sse_stream_app
+from e2e.test_run import RECONNECT_WAIT_S
+from e2e.ui import GREETING, MonitorPage, check_sample
+from tests.support import server_process
+
+ERROR_WORDS = re.compile(r"error|lost|fail|closed|unavailable", re.IGNORECASE)
+
+
+def test_stop_mid_stream_closes_the_stream(
+    make_target: Callable[..., Target], page: Page, watch: BrowserWatch
+) -> None:
+    # A slower run (about 5 s at 0.25 s) so that Stop lands in the middle of it.
+    target = make_target(interval=0.25, samples=20)
+    config = target.config
+    ui = MonitorPage(page)
+    ui.open(target.base_url + "/")
+    ui.start.click()
+    expect(ui.lines.nth(2)).to_be_visible()
+    ui.stop.click()
+    expect(ui.status).to_have_attribute("data-status", "stopped")
+    expect(ui.status).to_have_text(re.compile("stop", re.IGNORECASE))
+    expect(ui.start).to_be_enabled()
+    expect(ui.stop).to_be_disabled()
+    shown = ui.lines.count()
+    assert shown < config.total_messages, "the run ended before Stop was pressed"
+
+    if target.traffic is not None:
+        # The server sees the browser hang up, and its stream stops working.
+        streams = target.traffic.wait_for(
+            lambda s: len(s) == 1 and s[0].ended is not None, timeout=5
+        )
+        assert len(streams) == 1
+        assert streams[0].ended is not None, "the stream is still open"
+        assert not streams[0].completed, "the stream ran to its end: Stop did not close it"
+        health = httpx.get(f"{target.base_url}/healthz", timeout=5).json()
+        assert health["open_streams"] == 0, health
+
+    ui.page.wait_for_timeout(max(1.0, 4 * config.interval) * 1000)
+    assert ui.lines.count() == shown, "lines kept arriving after Stop"
+    expect(ui.status).to_have_attribute("data-status", "stopped")
+    assert len(watch.stream_requests()) == 1
+
+
+@pytest.mark.owned_server
+def test_server_death_shows_error_without_reconnect_storm(
+    page: Page, watch: BrowserWatch, static_dir: Path | None
+) -> None:
+    argv = ["-m", "reference", "--interval", "0.2", "--log-level", "warning"]
+    if static_dir is not None:
+        argv += ["--static-dir", str(static_dir)]
+    with server_process(argv) as server:
+        ui = MonitorPage(page)
+        ui.open(server.base_url + "/")
+        ui.start.click()
+        expect(ui.lines.nth(2)).to_be_visible()
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(5)
+
+        expect(ui.status).to_have_attribute("data-status", "error")
+        expect(ui.status).to_have_text(ERROR_WORDS)
+        expect(ui.alert).to_be_visible()
+        expect(ui.alert).to_have_text(ERROR_WORDS)
+        expect(ui.start).to_be_enabled()
+        expect(ui.stop).to_be_disabled()
+        shown = ui.lines.count()
+
+        ui.page.wait_for_timeout(RECONNECT_WAIT_S * 1000)
+        attempts = [r.url for r in watch.stream_requests()]
+        assert len(attempts) == 1, f"the page reconnected after the server died: {attempts}"
+        assert ui.lines.count() == shown
+        expect(ui.status).to_have_attribute("data-status", "error")
+
+
+@pytest.mark.owned_server
+def test_not_json_message_shows_error_and_run_continues(
+    page: Page, static_dir: Path | None
+) -> None:
+    payloads = not_json_messages()
+    stream = sse_stream_app(payloads, interval=0.05)
+    # The reference serves the page and its config (for 4 messages between greeting and sentinel);
+    # the test stream replaces /api/stream.
+    with serve_reference(
+        interval=0.05,
+        samples=len(payloads) - 2,
+        static_dir=static_dir,
+        overrides={"/api/stream": stream},
+    ) as served:
+        ui = MonitorPage(page)
+        ui.open(served.base_url + "/")
+        ui.start.click()
+        assert ui.wait_for_run_end(15) == "completed"
+
+        expected_error = f"Invalid message (not JSON): {NOT_JSON_PAYLOAD}"
+        expect(ui.error_lines).to_have_count(1)
+        expect(ui.error_lines).to_have_text(expected_error)
+        expect(ui.alert).to_be_visible()
+        expect(ui.alert).to_contain_text(NOT_JSON_PAYLOAD)
+        texts = ui.line_texts()
+        assert texts[0] == GREETING
+        assert texts[2] == expected_error
+        assert texts[-1] == "RAM monitoring completed"
+        # The run went on after the bad message: the samples after it are shown and charted.
+        assert [check_sample(t) for t in texts[3:-1]] == [None, None]
+        assert len(texts) == len(payloads)
+        expect(ui.points).to_have_count(3)
+        expect(ui.start).to_be_enabled()
+        assert len(served.traffic.streams()) == 1
