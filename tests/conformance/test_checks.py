@@ -1,0 +1,485 @@
+"""Every check on hand-built captures: a pass and a non-pass case each, evidence offsets asserted."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from conformance.capture import Capture, EndReason, Redirect, replay
+from conformance.checks.context import DisconnectRun
+from conformance.checks.payload import RamSample, parse_ram_sample
+from conformance.models import Verdict
+from conformance.profiles import Profile
+from tests.conformance.suite_helpers import (
+    SENTINEL,
+    SSE,
+    frame,
+    make,
+    ram_messages,
+    ram_profile,
+    run_check,
+    sample,
+    timed,
+)
+
+PASS, WARN, FAIL, SKIP = Verdict.PASS, Verdict.WARN, Verdict.FAIL, Verdict.SKIP
+
+
+def ram_capture(
+    messages: list[str] | None = None,
+    interval: float = 0.05,
+    *,
+    end_reason: EndReason = EndReason.CLOSED,
+    t_end: float | None = None,
+) -> tuple[Capture, Profile]:
+    profile = ram_profile(interval=interval)
+    chunks = timed(frame(messages or ram_messages()), interval)
+    return make(chunks, profile=profile, end_reason=end_reason, t_end=t_end)
+
+
+# --------------------------------------------------------------------------- http
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict", "words"),
+    [(200, PASS, "200 OK"), (204, FAIL, "asked clients to stop"), (500, FAIL, "status 500")],
+)
+def test_http_status(status: int, verdict: Verdict, words: str) -> None:
+    cap, profile = make(b"", status=status)
+    result = run_check("http.status", cap, profile)
+    assert result.verdict is verdict
+    assert words in result.reason
+    if verdict is FAIL:
+        assert result.evidence[0].offset is None
+        assert str(status) in result.evidence[0].excerpt
+
+
+def test_http_status_without_response_names_the_end_reason() -> None:
+    cap, profile = make([], status=None, headers=(), end_reason=EndReason.FIRST_BYTE_TIMEOUT)
+    result = run_check("http.status", cap, profile)
+    assert result.verdict is FAIL
+    assert "first-byte-timeout" in result.reason
+    assert run_check("http.content-type", cap, profile).verdict is SKIP
+
+
+@pytest.mark.parametrize(
+    ("value", "verdict"),
+    [
+        ("text/event-stream", PASS),
+        ("Text/Event-Stream ; charset=UTF-8", PASS),
+        ("text/plain", FAIL),
+        ("text/event-streams", FAIL),
+        (None, FAIL),
+    ],
+)
+def test_http_content_type(value: str | None, verdict: Verdict) -> None:
+    headers = [("content-type", value)] if value is not None else []
+    cap, profile = make(b"", headers=headers)
+    result = run_check("http.content-type", cap, profile)
+    assert result.verdict is verdict
+    if verdict is FAIL:
+        assert result.evidence[0].excerpt.startswith(
+            f"content-type: {value}" if value else "(no content-type"
+        )
+
+
+@pytest.mark.parametrize(
+    ("values", "verdict"),
+    [(["no-cache"], PASS), (["private, no-store"], PASS), ([], WARN), (["max-age=60"], WARN)],
+)
+def test_http_cache_control(values: list[str], verdict: Verdict) -> None:
+    headers = [("content-type", "text/event-stream")] + [("cache-control", v) for v in values]
+    cap, profile = make(b"", headers=headers)
+    assert run_check("http.cache-control", cap, profile).verdict is verdict
+
+
+def test_http_content_encoding_and_length() -> None:
+    cap, profile = make(b"", headers=[*SSE, ("content-encoding", "gzip"), ("content-length", "10")])
+    enc = run_check("http.content-encoding", cap, profile)
+    assert enc.verdict is WARN
+    assert "gzip" in enc.reason
+    assert enc.evidence[0].excerpt == "content-encoding: gzip"
+    length = run_check("http.content-length", cap, profile)
+    assert length.verdict is WARN
+    assert "buffered" in length.reason
+    cap, profile = make(b"")
+    assert run_check("http.content-encoding", cap, profile).verdict is PASS
+    assert run_check("http.content-length", cap, profile).verdict is PASS
+
+
+def test_http_redirect() -> None:
+    cap, profile = make(b"")
+    assert run_check("http.redirect", cap, profile).verdict is SKIP
+    cap.redirects = [Redirect(302, "http://replay.invalid/old", "/stream")]
+    assert run_check("http.redirect", cap, profile).verdict is PASS
+    cap.redirects = [Redirect(302, "http://other.invalid/old", "http://replay.invalid/stream")]
+    result = run_check("http.redirect", cap, profile)
+    assert result.verdict is WARN
+    assert "another origin" in result.reason
+
+
+# --------------------------------------------------------------------------- framing
+
+
+def test_framing_utf8() -> None:
+    cap, profile = make(b"data: ok\n\ndata: \xffx\n\n")
+    result = run_check("framing.utf8", cap, profile)
+    assert result.verdict is FAIL
+    assert result.evidence[0].offset == 16
+    assert "\\xff" in result.evidence[0].excerpt
+    cap, profile = make("data: h\u00e9llo \u2603\n\n".encode())
+    assert run_check("framing.utf8", cap, profile).verdict is PASS
+
+
+def test_framing_terminated() -> None:
+    body = b"data: a\n\ndata: b\n"
+    cap, profile = make(body)
+    result = run_check("framing.terminated", cap, profile)
+    assert result.verdict is FAIL
+    assert result.evidence[0].offset == 9
+    assert "discard" in result.reason
+    # a capture the suite cut short proves nothing about the server's last event
+    cap, profile = make(body, end_reason=EndReason.DEADLINE)
+    assert run_check("framing.terminated", cap, profile).verdict is SKIP
+    cap, profile = make(b"data: a\n\n: bye\n")
+    assert run_check("framing.terminated", cap, profile).verdict is PASS
+
+
+@pytest.mark.parametrize(
+    ("check_id", "body", "offset"),
+    [
+        ("framing.fields", b"data: a\nfoo: 1\n\n", 8),
+        ("framing.fields", b"data: a\n\nhello\ndata: b\n\n", 9),
+        ("framing.retry", b"data: a\n\nretry: 1s\ndata: b\n\n", 9),
+        ("framing.id", b"id: a\x00b\ndata: a\n\n", 0),
+        ("framing.dispatch", b"data: a\n\nevent: x\nid: 2\n\ndata: b\n\n", 9),
+    ],
+)
+def test_framing_warnings(check_id: str, body: bytes, offset: int) -> None:
+    cap, profile = make(body)
+    result = run_check(check_id, cap, profile)
+    assert result.verdict is WARN, result
+    assert result.evidence[0].offset == offset
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"data: a\r\n\r\n: keep-alive\r\n\r\nid: 7\r\nretry: 1000\r\ndata: b\r\n\r\n",
+        b"data: a\r\rdata: b\r\r",
+        b"\xef\xbb\xbfdata: a\n\n",
+        b"event: add\ndata: 1\n\n",
+    ],
+)
+def test_valid_framing_passes_everything(body: bytes) -> None:
+    cap, profile = make(body)
+    for check_id in (
+        "framing.utf8",
+        "framing.terminated",
+        "framing.fields",
+        "framing.retry",
+        "framing.id",
+        "framing.dispatch",
+        "framing.line-endings",
+        "framing.line-length",
+    ):
+        assert run_check(check_id, cap, profile).verdict is PASS, check_id
+
+
+def test_framing_line_endings_mixed() -> None:
+    cap, profile = make(b"data: a\n\ndata: b\r\n\r\n")
+    result = run_check("framing.line-endings", cap, profile)
+    assert result.verdict is WARN
+    assert "CRLF x2" in result.reason
+    assert "LF x2" in result.reason
+
+
+def test_framing_line_length() -> None:
+    long = b"data: " + b"x" * 300 + b"\n\n"
+    cap, profile = make(long, profile=make(b"")[1].replace(max_line_warn=100))
+    result = run_check("framing.line-length", cap, profile)
+    assert result.verdict is WARN
+    assert "306 bytes" in result.reason
+    cut_profile = make(b"")[1].replace(max_line_bytes=64)
+    cap, profile = make(b"data: ok\n\n" + long + b"data: after\n\n", profile=cut_profile)
+    result = run_check("framing.line-length", cap, profile)
+    assert result.verdict is WARN
+    assert result.evidence[0].offset == 10
+    assert cap.events[-1].data == "after"
+
+
+def test_framing_skips_without_body() -> None:
+    cap, profile = make([], status=None, headers=(), end_reason=EndReason.CONNECT_ERROR)
+    for check_id in ("framing.utf8", "framing.terminated", "framing.fields"):
+        assert run_check(check_id, cap, profile).verdict is SKIP
+
+
+# --------------------------------------------------------------------------- payload
+
+
+def test_payload_all_pass_for_the_ram_stream() -> None:
+    cap, profile = ram_capture()
+    for check_id in (
+        "payload.count",
+        "payload.sentinel",
+        "payload.json",
+        "payload.event-type",
+        "payload.ram-format",
+    ):
+        assert run_check(check_id, cap, profile).verdict is PASS, check_id
+
+
+def test_payload_count() -> None:
+    messages = ram_messages()
+    cap, profile = ram_capture([*messages[:-1], messages[1], messages[-1]])
+    result = run_check("payload.count", cap, profile)
+    assert result.verdict is FAIL
+    assert "23 events, expected 22" in result.reason
+    assert result.evidence[0].offset == cap.events[22].offset
+    cap, profile = ram_capture(messages[:5], end_reason=EndReason.IDLE_TIMEOUT)
+    result = run_check("payload.count", cap, profile)
+    assert result.verdict is FAIL
+    assert "5 of 22" in result.reason
+    assert "idle-timeout" in result.reason
+    cap, profile = make(b"data: a\n\n")
+    assert run_check("payload.count", cap, profile).verdict is SKIP
+
+
+def test_payload_sentinel() -> None:
+    messages = ram_messages()
+    cap, profile = ram_capture(messages[:-1])
+    result = run_check("payload.sentinel", cap, profile)
+    assert result.verdict is FAIL
+    assert "never arrived" in result.reason
+    assert result.evidence[0].offset == cap.events[-1].offset
+    swapped = [*messages[:-2], messages[-1], messages[-2]]
+    cap, profile = ram_capture(swapped)
+    result = run_check("payload.sentinel", cap, profile)
+    assert result.verdict is FAIL
+    assert "event 21 of 22" in result.reason
+    assert result.evidence[0].offset == cap.events[20].offset
+    cap, profile = ram_capture([*messages, SENTINEL])
+    assert "2 times" in run_check("payload.sentinel", cap, profile).reason
+
+
+def test_payload_json() -> None:
+    blocks = frame(ram_messages())
+    blocks[3] = b"data: not json\n\n"
+    cap, profile = make(timed(blocks), profile=ram_profile())
+    result = run_check("payload.json", cap, profile)
+    assert result.verdict is FAIL
+    assert "event 4" in result.reason
+    assert result.evidence[0].offset == cap.events[3].offset
+    assert result.evidence[0].excerpt.startswith("data: not json\\n")
+    # a non-JSON sentinel such as [DONE] is not held against the stream
+    done = ram_profile(sentinel="[DONE]", expect_count=None, ram_format=False)
+    cap, profile = make(b'data: {"a": 1}\n\ndata: [DONE]\n\n', profile=done)
+    assert run_check("payload.json", cap, profile).verdict is PASS
+    assert run_check("payload.sentinel", cap, profile).verdict is PASS
+    cap, profile = make(b"data: plain\n\n")
+    assert run_check("payload.json", cap, profile).verdict is SKIP
+
+
+def test_payload_event_type() -> None:
+    cap, profile = make(b"event: ram\ndata: 1\n\ndata: 2\n\n")
+    result = run_check("payload.event-type", cap, profile)
+    assert result.verdict is FAIL
+    assert "onmessage never fires" in result.reason
+    assert result.evidence[0].offset == 0
+    assert run_check("payload.event-type", cap, profile.replace(event_type="ram")).verdict is FAIL
+    assert run_check("payload.event-type", cap, profile.replace(event_type=None)).verdict is SKIP
+
+
+@pytest.mark.parametrize(
+    ("index", "text", "words"),
+    [
+        (0, "Hello", "first message"),
+        (3, "2026-11-25 17:29:03 - RAM usage: 41.5% (9.00GB / 8.00GB)", "> total"),
+        (3, "2026-11-25 17:29:03 - RAM usage: 141.5% (1.00GB / 8.00GB)", "outside 0..100"),
+        (3, "2026-11-25 17:29:03 - RAM usage: 50.0% (1.00GB / 8.00GB)", "!="),
+        (3, "2026-11-25 17:28:00 - RAM usage: 50.0% (4.00GB / 8.00GB)", "earlier"),
+        (3, "RAM usage: 50%", "not 'YYYY"),
+    ],
+)
+def test_payload_ram_format_failures(index: int, text: str, words: str) -> None:
+    messages = ram_messages()
+    messages[index] = text
+    cap, profile = ram_capture(messages)
+    result = run_check("payload.ram-format", cap, profile)
+    assert result.verdict is FAIL
+    assert words in result.reason
+    assert result.evidence[0].offset == cap.events[index].offset
+
+
+def test_payload_ram_format_sample_count_and_skip() -> None:
+    messages = ram_messages(19)
+    cap, profile = ram_capture(messages)
+    assert "19 samples, expected 20" in run_check("payload.ram-format", cap, profile).reason
+    cap, profile = make(b"data: a\n\n")
+    assert run_check("payload.ram-format", cap, profile).verdict is SKIP
+
+
+def test_parse_ram_sample_accepts_the_demo_rounding() -> None:
+    parsed = parse_ram_sample("2026-11-25 17:29:55 - RAM usage: 1.9% (0.45GB / 23.54GB)")
+    assert isinstance(parsed, RamSample)
+    assert parsed.percent == 1.9
+    assert isinstance(parse_ram_sample(sample(1, 99.9, 64.0)), RamSample)
+    assert isinstance(parse_ram_sample(sample(1, 0.0)), RamSample)
+    assert isinstance(parse_ram_sample(sample(1, 100.0)), RamSample)
+
+
+# --------------------------------------------------------------------------- stream
+
+
+def test_stream_first_event() -> None:
+    cap, profile = ram_capture()
+    assert run_check("stream.first-event", cap, profile).verdict is PASS
+    late = [(6.0 + t, b) for t, b in timed(frame(ram_messages()))]
+    cap, profile = make(late, profile=ram_profile())
+    result = run_check("stream.first-event", cap, profile)
+    assert result.verdict is FAIL
+    assert "6.01 s" in result.reason
+    assert result.evidence[0].offset == 0
+    assert result.evidence[0].t == pytest.approx(6.01)
+    cap, profile = make([(0.0, b": nothing\n")], end_reason=EndReason.IDLE_TIMEOUT, t_end=3.0)
+    assert "no event at all" in run_check("stream.first-event", cap, profile).reason
+
+
+def test_stream_incremental() -> None:
+    cap, profile = ram_capture()
+    assert run_check("stream.incremental", cap, profile).verdict is PASS
+    # everything in one write at the end, after the stream's whole duration
+    buffered = [(1.2, b"".join(frame(ram_messages())))]
+    cap, profile = make(buffered, profile=ram_profile())
+    result = run_check("stream.incremental", cap, profile)
+    assert result.verdict is FAIL
+    assert "22 of 22 events arrived together" in result.reason
+    assert result.evidence[0].offset == 0
+    # a fast server that sends everything right away is not buffering
+    cap, profile = make(
+        [(0.003, b"".join(frame(ram_messages())))], profile=ram_profile(interval=None)
+    )
+    assert run_check("stream.incremental", cap, profile).verdict is PASS
+    cap, profile = make(b"data: a\n\n")
+    assert run_check("stream.incremental", cap, profile).verdict is SKIP
+
+
+def test_stream_cadence() -> None:
+    cap, profile = ram_capture(interval=0.2)
+    assert run_check("stream.cadence", cap, profile).verdict is PASS
+    chunks = timed(frame(ram_messages()), 0.2)
+    chunks[10:] = [(t + 1.5, b) for t, b in chunks[10:]]
+    cap, profile = make(chunks, profile=ram_profile(interval=0.2))
+    result = run_check("stream.cadence", cap, profile)
+    assert result.verdict is WARN
+    assert "1 of 20 gaps" in result.reason
+    assert result.evidence[0].offset == cap.events[10].offset
+    cap, profile = make(b"data: a\n\n")
+    assert run_check("stream.cadence", cap, profile).verdict is SKIP
+
+
+def test_stream_closes() -> None:
+    cap, profile = ram_capture()
+    result = run_check("stream.closes", cap, profile)
+    assert result.verdict is PASS
+    cap, profile = ram_capture(end_reason=EndReason.NOT_CLOSED_AFTER_SENTINEL, t_end=3.2)
+    result = run_check("stream.closes", cap, profile)
+    assert result.verdict is FAIL
+    assert "still open" in result.reason
+    assert result.evidence[0].offset == cap.events[-1].offset
+    cap, profile = ram_capture(ram_messages()[:-1], end_reason=EndReason.DEADLINE)
+    assert run_check("stream.closes", cap, profile).verdict is SKIP
+    cap, profile = make(b"data: a\n\n", end_reason=EndReason.DEADLINE)
+    assert run_check("stream.closes", cap, profile).verdict is SKIP
+    cap, profile = make(b"data: a\n\n")
+    assert run_check("stream.closes", cap, profile).verdict is PASS
+
+
+def test_stream_clean_end() -> None:
+    cap, profile = ram_capture(end_reason=EndReason.PROTOCOL_ERROR)
+    result = run_check("stream.clean-end", cap, profile)
+    assert result.verdict is WARN
+    assert result.evidence[0].offset == cap.decoded_bytes
+    cap, profile = ram_capture()
+    assert run_check("stream.clean-end", cap, profile).verdict is PASS
+
+
+def test_stream_concurrent() -> None:
+    main, profile = ram_capture()
+    good = [ram_capture()[0] for _ in range(3)]
+    assert run_check("stream.concurrent", main, profile, concurrent=good).verdict is PASS
+    part = ram_capture(ram_messages()[5:])[0]
+    result = run_check("stream.concurrent", main, profile, concurrent=[good[0], part])
+    assert result.verdict is FAIL
+    assert "client 2: 17 of 22 events" in result.reason
+    assert "greeting" in result.reason
+    assert run_check("stream.concurrent", main, profile).verdict is SKIP
+
+
+def test_stream_disconnect() -> None:
+    main, profile = ram_capture()
+    aborted = [
+        dataclasses.replace(ram_capture(ram_messages()[:1])[0], end_reason=EndReason.ABORTED)
+    ]
+    run = DisconnectRun(aborted, ram_capture()[0], 0.1)
+    assert run_check("stream.disconnect", main, profile, disconnect=run).verdict is PASS
+    wedged = make([], end_reason=EndReason.IDLE_TIMEOUT, profile=profile)[0]
+    result = run_check(
+        "stream.disconnect", main, profile, disconnect=DisconnectRun(aborted, wedged, 0.1)
+    )
+    assert result.verdict is FAIL
+    assert "0 of 22 events (idle-timeout)" in result.reason
+    slow_chunks = [(t + 7, b) for t, b in timed(frame(ram_messages()))]
+    slow = make(slow_chunks, profile=profile)[0]
+    result = run_check(
+        "stream.disconnect", main, profile, disconnect=DisconnectRun(aborted, slow, 0.1)
+    )
+    assert result.verdict is FAIL
+    assert "first event came after 7.01 s" in result.reason
+    never = DisconnectRun([make([], end_reason=EndReason.IDLE_TIMEOUT)[0]], ram_capture()[0], 0.1)
+    assert run_check("stream.disconnect", main, profile, disconnect=never).verdict is SKIP
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def test_browser_charset() -> None:
+    cap, profile = make(b"", headers=[("content-type", "text/event-stream; charset=windows-1252")])
+    result = run_check("browser.charset", cap, profile)
+    assert result.verdict is WARN
+    assert "Chromium" in result.reason
+    cap, profile = make(b"", headers=[("content-type", 'text/event-stream;charset="UTF-8"')])
+    assert run_check("browser.charset", cap, profile).verdict is PASS
+
+
+@pytest.mark.parametrize(
+    ("body", "verdict"),
+    [
+        (b"\xef\xbb\xbf\ndata: a\n\ndata: b\n\n", WARN),
+        (b"\xef\xbb\xbf\rdata: a\r\r", WARN),
+        (b"\xef\xbb\xbf\r\ndata: a\r\n\r\n", PASS),
+        (b"\xef\xbb\xbfdata: a\n\n", PASS),
+    ],
+)
+def test_browser_bom_line_end(body: bytes, verdict: Verdict) -> None:
+    cap, profile = make(body)
+    result = run_check("browser.bom-line-end", cap, profile)
+    assert result.verdict is verdict
+    if verdict is WARN:
+        assert result.evidence[0].offset == 0
+
+
+def test_browser_empty_retry() -> None:
+    cap, profile = make(b"retry:\ndata: a\n\n")
+    result = run_check("browser.empty-retry", cap, profile)
+    assert result.verdict is WARN
+    assert result.evidence[0].offset == 0
+    cap, profile = make(b"retry: 10\ndata: a\n\n")
+    assert run_check("browser.empty-retry", cap, profile).verdict is PASS
+
+
+def test_replay_times_events_by_their_completing_chunk() -> None:
+    cap = replay([(0.1, b"data: a"), (0.5, b"\n\nda"), (0.9, b"ta: b\n\n")])
+    assert [(e.data, e.t) for e in cap.events] == [("a", 0.5), ("b", 0.9)]
+    assert cap.excerpt_at(9, 5) == b"data:"
