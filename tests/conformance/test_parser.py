@@ -336,3 +336,10 @@ def test_escape_excerpt() -> None:
     assert escape_excerpt(b"abcdef", limit=3) == "abc\u2026"
     assert escape_excerpt(b"abc", limit=3) == "abc"
     assert escape_excerpt(b"") == ""
+
+
+@pytest.mark.parametrize("vector", ALL, ids=ids(ALL))
+def test_fast_path_and_general_path_agree(vector: Vector, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = snapshot(*parse_all(vector.stream))
+    monkeypatch.setattr(Parser, "_fast_path", False)
+    assert snapshot(*parse_all(vector.stream)) == fast

@@ -71,6 +71,19 @@ def test_chunking_never_matters_with_a_small_line_limit(
 
 
 @FAST
+@given(stream_and_cuts())
+def test_fast_path_and_general_path_agree(case: tuple[bytes, list[int]]) -> None:
+    data, cuts = case
+    fast = snapshot(*feed_chunks(split_at(data, cuts)))
+    Parser._fast_path = False
+    try:
+        general = snapshot(*feed_chunks(split_at(data, cuts)))
+    finally:
+        Parser._fast_path = True
+    assert general == fast
+
+
+@FAST
 @given(streams)
 def test_agrees_with_the_naive_oracle(data: bytes) -> None:
     events, parser = parse_all(data)
