@@ -87,6 +87,30 @@ def cadence_lateness(arrivals: Sequence[float], interval: float | None) -> list[
     return [max(0.0, t - k * interval - anchor) for k, t in enumerate(paced)]
 
 
+class OnlineCadence:
+    """Lateness event by event for a known interval, when results cannot wait for the stream's
+    end (Locust statistics are live). Same rule as :func:`cadence_lateness`, but the anchor is
+    the earliest schedule seen *so far*, so an event can only be judged against the past."""
+
+    __slots__ = ("anchor", "count", "interval")
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.count = 0
+        self.anchor = math.inf
+
+    def arrive(self, t: float) -> float | None:
+        """Lateness of this event, or None for the first event of the connection."""
+        k = self.count - 1
+        self.count += 1
+        if k < 0:
+            return None
+        due = t - k * self.interval
+        if due < self.anchor:
+            self.anchor = due
+        return due - self.anchor
+
+
 class ErrorKind(StrEnum):
     """Why a stream failed. A 503 (or 429) is the server refusing load, so it counts as refused."""
 

@@ -11,6 +11,7 @@ from conformance.load.httpwire import HttpError
 from conformance.load.runner import step_verdict
 from conformance.load.stats import (
     ErrorKind,
+    OnlineCadence,
     Summary,
     cadence_lateness,
     classify_eof,
@@ -145,9 +146,7 @@ def test_missing_ids() -> None:
 
 def _verdict(**overrides: object) -> tuple[bool, bool]:
     args: dict[str, object] = {
-        "target": 100,
-        "open_min": 100,
-        "open_end": 100,
+        "ramped": True,
         "errors": 0,
         "missing": 0,
         "events": 1000,
@@ -165,8 +164,22 @@ def test_step_verdict() -> None:
     assert _verdict(lateness_p99=math.nan) == (True, False)
     assert _verdict(errors=1) == (False, False)
     assert _verdict(missing=1) == (False, False)
-    assert _verdict(open_min=99) == (False, False)
+    assert _verdict(ramped=False) == (False, False)
     assert _verdict(events=850) == (False, False)
     assert _verdict(events=900) == (True, True)
     assert _verdict(expected_events=None, events=1) == (True, True)
     assert _verdict(events=0, expected_events=None) == (False, False)
+
+
+def test_online_cadence_matches_offline_when_the_anchor_comes_first() -> None:
+    arrivals = [0.0, 0.5, 1.5, 2.8, 3.5, 4.5, 5.6, 6.7]
+    online = OnlineCadence(1.0)
+    got = [online.arrive(t) for t in arrivals]
+    assert got[0] is None
+    assert got[1:] == pytest.approx(cadence_lateness(arrivals, 1.0))
+
+
+def test_online_cadence_only_judges_against_the_past() -> None:
+    online = OnlineCadence(1.0)
+    got = [online.arrive(t) for t in [0.0, 1.0, 1.8, 3.0]]
+    assert got[1:] == pytest.approx([0.0, 0.0, 0.2])  # offline says [0.2, 0, 0.2]
