@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -173,6 +175,65 @@ class Capture:
         return bytes(out)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process: building one loads the CA bundle (~60 ms, blocking the loop
+    that is timing the streams), and every capture would otherwise build its own."""
+    return httpx.create_ssl_context()
+
+
+class _HeadTimeout(Exception):
+    def __init__(self, reason: EndReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    limits: Limits,
+    now: Callable[[], float],
+) -> httpx.Response:
+    """``client.send`` with the first-byte timer started when the request has been sent.
+
+    httpx's own timeouts cannot express "time from request sent to response headers" separately
+    from the connect timeout, so httpcore's trace events start the timer (per redirect hop).
+    """
+    waiting_since: list[float] = []
+
+    async def trace(name: str, info: Mapping[str, object]) -> None:
+        if name.endswith("receive_response_headers.started"):
+            waiting_since.append(now())
+
+    request.extensions["trace"] = trace
+    task = asyncio.ensure_future(client.send(request, stream=True))
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=0.02)
+            if done:
+                return task.result()
+            t = now()
+            if waiting_since and t - waiting_since[-1] > limits.first_byte_timeout:
+                raise _HeadTimeout(
+                    EndReason.FIRST_BYTE_TIMEOUT,
+                    f"request sent, but no response headers within {limits.first_byte_timeout:g} s",
+                )
+            if t > limits.deadline:
+                raise _HeadTimeout(
+                    EndReason.DEADLINE,
+                    f"no response headers before the {limits.deadline:g} s deadline",
+                )
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+
+
+def warm_up() -> None:
+    """Pay httpx's one-time costs (imports, TLS context) before any stream is timed."""
+    httpx.AsyncClient(verify=_ssl_context(), trust_env=False)
+
+
 IsLast = Callable[[Event, int], bool]
 ProgressFn = Callable[["Capture"], None]
 
@@ -214,7 +275,7 @@ async def capture(
     """
     cap = Capture(request=request, url=request.url)
     recorder = Recorder(cap, limits, is_last)
-    t0 = time.monotonic()
+    t0 = time.monotonic()  # reset once the client exists: its creation is not the server's time
 
     def now() -> float:
         return time.monotonic() - t0
@@ -230,8 +291,13 @@ async def capture(
         pool=limits.connect_timeout,
     )
     async with httpx.AsyncClient(
-        follow_redirects=True, timeout=timeout, transport=transport, trust_env=False
+        follow_redirects=True,
+        timeout=timeout,
+        transport=transport,
+        trust_env=False,
+        verify=_ssl_context(),
     ) as client:
+        t0 = time.monotonic()
         try:
             http_request = client.build_request(
                 request.method, request.url, headers=request.wire_headers(), content=request.body
@@ -239,20 +305,10 @@ async def capture(
         except (httpx.HTTPError, ValueError, TypeError) as exc:
             end(EndReason.CONNECT_ERROR, f"bad request: {exc}")
             return cap
-        head_budget = min(limits.connect_timeout + limits.first_byte_timeout, limits.deadline)
         try:
-            response = await asyncio.wait_for(client.send(http_request, stream=True), head_budget)
-        except TimeoutError:
-            if head_budget >= limits.deadline:
-                end(
-                    EndReason.DEADLINE,
-                    f"no response headers before the {limits.deadline:g} s deadline",
-                )
-            else:
-                end(
-                    EndReason.FIRST_BYTE_TIMEOUT,
-                    f"connected, but no response headers within {limits.first_byte_timeout:g} s",
-                )
+            response = await _send(client, http_request, limits, now)
+        except _HeadTimeout as exc:
+            end(exc.reason, str(exc))
             cap.t_end = now()
             return cap
         except httpx.ConnectTimeout:

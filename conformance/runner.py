@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from conformance import checks
-from conformance.capture import Capture, capture
+from conformance.capture import Capture, capture, warm_up
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.models import CheckSpec, Outcome, Report, Result, Verdict
 from conformance.profiles import Profile
@@ -94,6 +94,7 @@ async def run_suite(
     """
     specs = checks.select(only, skip)
     needs = set().union(*(s.needs for s in specs)) if specs else set()
+    warm_up()
     started = datetime.now(UTC)
     t0 = time.monotonic()
 
