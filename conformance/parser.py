@@ -19,8 +19,9 @@ Design notes (why it looks the way it does):
   event is returned by the ``feed()`` call that delivered its blank line, and the result does
   not depend on how the stream was cut into chunks (tests check this for every split).
 * Chunks without a CR (the common case) take a fast path: ``bytes.split(b"\\n")``.  A line
-  still incomplete at the end of a chunk is kept as a list of fragments and joined once, so a
-  huge line costs linear time, and at most ``max_line_bytes`` of it is ever kept.
+  still incomplete at the end of a chunk is kept in a bytearray (amortised linear appends, one
+  byte of memory per byte even when it arrives a byte at a time), so a huge line costs linear
+  time, and at most ``max_line_bytes`` of it is ever kept: the rest is counted, not stored.
 """
 
 from __future__ import annotations
@@ -176,9 +177,10 @@ class Parser:
         # line assembly
         self._pos = 0  # raw offset of the first byte of the chunk being processed
         self._line_start = 0  # raw offset of the line being assembled
-        self._frags: list[bytes] = []  # kept bytes of the line being assembled
+        # kept bytes of the line being assembled: a bytearray grows in amortised linear time
+        # with ~1 byte of memory per byte, even when the line arrives one byte per chunk
+        self._buf = bytearray()
         self._frag_total = 0  # its full length so far (kept or not)
-        self._frag_kept = 0
         self._overflow = False  # LINE_TOO_LONG already recorded for this line
         self._cr_at = -1  # raw offset of a CR that ended the previous chunk's last line
         self._threshold = 0  # a line longer than this needs a look (longest_line, limit)
@@ -191,12 +193,14 @@ class Parser:
     @property
     def buffered_bytes(self) -> int:
         """Bytes held for a line not yet terminated: never more than max_line_bytes + 2."""
-        return self._frag_kept + len(self._head)
+        return len(self._buf) + len(self._head)
 
     def feed(self, data: bytes) -> list[Event]:
         """Parse more bytes; return the events dispatched by them, in order."""
         if self.closed:
             raise RuntimeError("feed() after close(): call reset() to parse a new stream")
+        if type(data) is not bytes:
+            data = bytes(data)  # bytearray/memoryview: lines and excerpts must be immutable bytes
         out: list[Event] = []
         self._out = out
         self.bytes_fed += len(data)
@@ -245,13 +249,13 @@ class Parser:
         # "Once the end of the file is reached, any pending data must be discarded. (If the
         # file ends in the middle of an event, before the final empty line, the incomplete
         # event is not dispatched.)"
-        partial = self._frag_total > 0 and not (self._frags and self._frags[0][:1] == b":")
+        partial = self._frag_total > 0 and not self._buf.startswith(b":")
         pending = bool(self._data) or self._block_fields > 0
         if pending or partial:
             if pending:
                 offset, excerpt = self._field_start, self._field_excerpt
             else:
-                offset, excerpt = self._line_start, b"".join(self._frags)[:EXCERPT]
+                offset, excerpt = self._line_start, bytes(self._buf[:EXCERPT])
             what = []
             if self._data:
                 what.append(f"{len(self._data)} data line(s)")
@@ -267,8 +271,8 @@ class Parser:
                 + ", ".join(what)
                 + " discarded",
             )
-        self._frags = []
-        self._frag_total = self._frag_kept = 0
+        self._buf = bytearray()
+        self._frag_total = 0
 
     # ------------------------------------------------------------------ stream start
 
@@ -506,25 +510,23 @@ class Parser:
         self._frag_total += len(piece)
         if self._overflow:
             return
-        room = self.max_line_bytes - self._frag_kept
+        room = self.max_line_bytes - len(self._buf)
         if len(piece) > room:
             if room > 0:
-                self._frags.append(piece[:room])
-                self._frag_kept += room
+                self._buf += piece[:room]
             self._overflow = True
-            self._too_long(self._line_start, b"".join(self._frags)[:EXCERPT])
+            self._too_long(self._line_start, bytes(self._buf[:EXCERPT]))
         else:
-            self._frags.append(piece)
-            self._frag_kept += len(piece)
+            self._buf += piece
 
     def _take(self) -> tuple[bytes, int]:
         """The assembled line (at most max_line_bytes kept) and its full length."""
-        line = self._frags[0] if len(self._frags) == 1 else b"".join(self._frags)
+        line = bytes(self._buf)
         full = self._frag_total
         if self._overflow:
             line = _trim_utf8_tail(line)
-        self._frags = []
-        self._frag_total = self._frag_kept = 0
+        self._buf = bytearray()
+        self._frag_total = 0
         self._overflow = False
         return line, full
 

@@ -343,3 +343,24 @@ def test_fast_path_and_general_path_agree(vector: Vector, monkeypatch: pytest.Mo
     fast = snapshot(*parse_all(vector.stream))
     monkeypatch.setattr(Parser, "_fast_path", False)
     assert snapshot(*parse_all(vector.stream)) == fast
+
+
+def test_a_line_arriving_one_byte_at_a_time_stays_linear_and_bounded() -> None:
+    parser = Parser(max_line_bytes=1000)
+    line = b"data: " + b"q" * 200_000
+    for i in range(len(line)):
+        parser.feed(line[i : i + 1])
+        assert parser.buffered_bytes <= 1000
+    events = parser.feed(b"\n\n")
+    parser.close()
+    assert len(events[0].data) == 1000 - len(b"data: ")
+    assert parser.observation_counts == {K.LINE_TOO_LONG: 1}
+
+
+def test_bytearray_and_memoryview_input() -> None:
+    stream = b"foo: 1\ndata: a\n\n"
+    for chunk in (bytearray(stream), memoryview(stream)):
+        parser = Parser()
+        events = parser.feed(chunk)  # type: ignore[arg-type]
+        assert [e.data for e in events] == ["a"]
+        assert isinstance(parser.observations[0].excerpt, bytes)
