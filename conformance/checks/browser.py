@@ -10,6 +10,7 @@ from conformance.checks import SPEC_INTERPRETING, SPEC_PARSING, SPEC_PROCESSING,
 from conformance.checks.context import (
     CheckContext,
     header_evidence,
+    not_a_stream,
     observation_evidence,
     observations,
 )
@@ -27,6 +28,8 @@ from conformance.parser import ObservationKind
     and decode UTF-8, but Chromium aborts the connection.""",
 )
 def charset(ctx: CheckContext) -> Outcome:
+    if (early := not_a_stream(ctx)) is not None:
+        return early
     value = ctx.capture.header("content-type")
     if value is None:
         return skipped("no Content-Type")
@@ -49,6 +52,8 @@ def charset(ctx: CheckContext) -> Outcome:
     lone CR: valid, but Chromium dispatches nothing for the first block.""",
 )
 def bom_line_end(ctx: CheckContext) -> Outcome:
+    if (early := not_a_stream(ctx)) is not None:
+        return early
     found = observations(ctx.capture, ObservationKind.BOM_BARE_LINE_END)
     if found:
         return warning(
@@ -69,6 +74,8 @@ def bom_line_end(ctx: CheckContext) -> Outcome:
     resets the reconnection delay to its default.""",
 )
 def empty_retry(ctx: CheckContext) -> Outcome:
+    if (early := not_a_stream(ctx)) is not None:
+        return early
     found = observations(ctx.capture, ObservationKind.EMPTY_RETRY)
     if found:
         return warning(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from conformance.capture import Capture, TimedEvent
 from conformance.evidence import escape_excerpt
-from conformance.models import Evidence
+from conformance.models import Evidence, Outcome, skipped
 from conformance.parser import Observation, ObservationKind
 from conformance.profiles import Profile
 
@@ -56,3 +56,13 @@ def observations(capture: Capture, *kinds: ObservationKind) -> list[Observation]
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def not_a_stream(ctx: CheckContext) -> Outcome | None:
+    """A skip for checks browsers never reach: EventSource stops at a missing or non-200 response."""
+    cap = ctx.capture
+    if cap.status is None:
+        return skipped(f"no response ({cap.end_reason}); http.status reports it")
+    if cap.status != 200:
+        return skipped(f"not judged: status {cap.status} (EventSource stops there; http.status)")
+    return None

@@ -12,6 +12,7 @@ from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
     body_evidence,
+    not_a_stream,
     observation_evidence,
     observations,
     plural,
@@ -21,6 +22,8 @@ from conformance.parser import ObservationKind
 
 
 def _body_or_skip(ctx: CheckContext) -> Outcome | None:
+    if (early := not_a_stream(ctx)) is not None:
+        return early
     if not ctx.capture.chunks:
         return skipped(f"no body to judge ({ctx.capture.end_reason})")
     return None

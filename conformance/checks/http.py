@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from conformance.checks import SPEC_AUTHORING, SPEC_PROCESSING, check
-from conformance.checks.context import CheckContext, header_evidence
+from conformance.checks.context import CheckContext, header_evidence, not_a_stream
 from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped, warning
 
 
@@ -18,13 +18,6 @@ def media_type(value: str) -> tuple[str, dict[str, str]]:
         if sep:
             out[name.strip().lower()] = val.strip().strip('"')
     return essence.strip().lower(), out
-
-
-def _no_response(ctx: CheckContext) -> Outcome | None:
-    cap = ctx.capture
-    if cap.status is None:
-        return skipped(f"no response ({cap.end_reason}: {cap.end_message}); http.status reports it")
-    return None
 
 
 @check(
@@ -63,7 +56,7 @@ def status(ctx: CheckContext) -> Outcome:
     type or none: EventSource fails the connection.""",
 )
 def content_type(ctx: CheckContext) -> Outcome:
-    if (early := _no_response(ctx)) is not None:
+    if (early := not_a_stream(ctx)) is not None:
         return early
     value = ctx.capture.header("content-type")
     if value is None:
@@ -89,7 +82,7 @@ def content_type(ctx: CheckContext) -> Outcome:
     (a cache or proxy may serve or hold back a stale stream).""",
 )
 def cache_control(ctx: CheckContext) -> Outcome:
-    if (early := _no_response(ctx)) is not None:
+    if (early := not_a_stream(ctx)) is not None:
         return early
     values = ctx.capture.header_all("cache-control")
     if not values:
@@ -116,7 +109,7 @@ def cache_control(ctx: CheckContext) -> Outcome:
     judged the decoded body) but compressors buffer, which delays or batches events.""",
 )
 def content_encoding(ctx: CheckContext) -> Outcome:
-    if (early := _no_response(ctx)) is not None:
+    if (early := not_a_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     value = cap.content_encoding
@@ -138,7 +131,7 @@ def content_encoding(ctx: CheckContext) -> Outcome:
     server knew the whole body before sending it, so it was buffered, not streamed.""",
 )
 def content_length(ctx: CheckContext) -> Outcome:
-    if (early := _no_response(ctx)) is not None:
+    if (early := not_a_stream(ctx)) is not None:
         return early
     value = ctx.capture.header("content-length")
     if value is None:

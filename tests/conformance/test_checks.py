@@ -483,3 +483,64 @@ def test_replay_times_events_by_their_completing_chunk() -> None:
     cap = replay([(0.1, b"data: a"), (0.5, b"\n\nda"), (0.9, b"ta: b\n\n")])
     assert [(e.data, e.t) for e in cap.events] == [("a", 0.5), ("b", 0.9)]
     assert cap.excerpt_at(9, 5) == b"data:"
+
+
+# --------------------------------------------------------------------------- no echoes (H4's findings)
+
+
+def test_extra_clients_do_not_echo_a_defect_every_client_sees() -> None:
+    no_sentinel = ram_messages()[:-1]
+    main, profile = ram_capture(no_sentinel)
+    same = [ram_capture(no_sentinel)[0] for _ in range(3)]
+    assert run_check("stream.concurrent", main, profile, concurrent=same).verdict is PASS
+    aborted = [dataclasses.replace(same[0], end_reason=EndReason.ABORTED)]
+    run = DisconnectRun(aborted, same[1], 0.1)
+    assert run_check("stream.disconnect", main, profile, disconnect=run).verdict is PASS
+    # ...but a client that got a different number of events than the main one is still broken
+    shorter = ram_capture(no_sentinel[:-3])[0]
+    result = run_check("stream.concurrent", main, profile, concurrent=[shorter])
+    assert result.verdict is FAIL
+    assert "18 events, the main stream had 21" in result.reason
+
+
+def test_disconnect_follow_up_as_slow_as_the_main_stream_is_not_its_fault() -> None:
+    slow = [(1.6 + t, b) for t, b in timed(frame(ram_messages()))]
+    profile = ram_profile(first_event_timeout=1.0)
+    main = make(slow, profile=profile)[0]
+    aborted = [dataclasses.replace(main, end_reason=EndReason.ABORTED)]
+    run = DisconnectRun(aborted, make(slow, profile=profile)[0], 0.1)
+    assert run_check("stream.disconnect", main, profile, disconnect=run).verdict is PASS
+    assert run_check("stream.first-event", main, profile).verdict is FAIL
+
+
+@pytest.mark.parametrize("status", [204, 500])
+def test_checks_browsers_never_reach_skip_on_non_200(status: int) -> None:
+    cap, profile = make(
+        b"Internal Server Error", status=status, headers=[("content-type", "text/plain")]
+    )
+    assert run_check("http.status", cap, profile).verdict is FAIL
+    for check_id in (
+        "http.content-type",
+        "http.cache-control",
+        "framing.terminated",
+        "framing.fields",
+        "browser.charset",
+        "stream.incremental",
+        "stream.concurrent",
+    ):
+        result = run_check(check_id, cap, profile, concurrent=[])
+        assert result.verdict is SKIP, check_id
+        assert f"status {status}" in result.reason
+
+
+def test_incremental_late_start_but_streamed_is_not_buffered() -> None:
+    # headers at once, a first event at 1.6 s, then 22 events 20 ms apart, each in its own read
+    chunks = [(0.2 * i, b": ping\n\n") for i in range(8)]
+    chunks += [(1.6 + t, b) for t, b in timed(frame(ram_messages()), 0.02)]
+    cap, profile = make(chunks, profile=ram_profile(interval=0.02))
+    result = run_check("stream.incremental", cap, profile)
+    assert result.verdict is PASS, result.reason
+    # the same events in two reads after the same silence: buffered
+    body = b"".join(frame(ram_messages()))
+    cap, profile = make([(1.6, body[:700]), (1.61, body[700:])], profile=ram_profile(interval=0.02))
+    assert run_check("stream.incremental", cap, profile).verdict is FAIL
