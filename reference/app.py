@@ -17,11 +17,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from reference.sampler import MemoryReading, Sampler
 from reference.settings import PROJECT_ROOT, Settings
 from reference.stream import FIRST_MESSAGE, SENTINEL, SSEStream, StreamHub
 
+STREAM_PATH = "/api/stream"
 VUE_FILE_NAME = "vue.esm-browser.prod.js"
 VUE_URL = "/vendor/" + VUE_FILE_NAME
 LAST_EVENT_ID_DIGITS = re.compile(r"[0-9]{1,9}")
@@ -48,6 +50,29 @@ def _missing_vue_banner(settings: Settings) -> str:
     )
 
 
+class ReferenceApp(FastAPI):
+    """FastAPI whose GET /api/stream skips the middleware stack.
+
+    Every ``send`` of a response served through FastAPI passes through about six wrapper layers
+    (error, exception, body-limit, telemetry middlewares...). A stream sends once per tick for
+    its whole life, so with thousands of streams those layers were the largest per-event cost;
+    the stream's own code handles its errors, so it is dispatched here directly. Everything else
+    (and every other method on /api/stream) goes through FastAPI as usual.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == STREAM_PATH:
+            last_event_id = None
+            for name, value in scope["headers"]:
+                if name == b"last-event-id":
+                    last_event_id = value.decode("latin-1")
+                    break
+            response = self.state.stream_response(last_event_id)
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -61,7 +86,7 @@ def create_app(
         sampler_args["read_memory"] = read_memory
     if clock is not None:
         sampler_args["clock"] = clock
-    sampler = Sampler(settings.interval, **sampler_args)
+    sampler = Sampler(settings.interval, send_timeout=settings.send_timeout, **sampler_args)
     hub = StreamHub(sampler, max_streams=settings.max_streams, queue_size=settings.queue_size)
 
     @asynccontextmanager
@@ -70,7 +95,7 @@ def create_app(
         hub.shutdown()
         await sampler.stop()
 
-    app = FastAPI(
+    app = ReferenceApp(
         title="RAM Monitor Stream",
         lifespan=lifespan,
         docs_url=None,
@@ -83,20 +108,19 @@ def create_app(
     vue_file = settings.vue_dir / VUE_FILE_NAME
     last_id = settings.samples + 1
 
-    @app.get("/api/stream")
-    async def stream(request: Request) -> Response:
-        header = request.headers.get("last-event-id")
+    def stream_response(last_event_id: str | None) -> Response:
+        """Decide what a GET /api/stream gets: the stream, 204, 400 or 503."""
         first_id = 0
         # An empty Last-Event-ID means "no id" (EventSource never sends one; treat it as absent).
-        if header is not None and header.strip() != "":
-            if not LAST_EVENT_ID_DIGITS.fullmatch(header) or int(header) > last_id:
+        if last_event_id is not None and last_event_id.strip() != "":
+            if not LAST_EVENT_ID_DIGITS.fullmatch(last_event_id) or int(last_event_id) > last_id:
                 return _error(
                     400,
                     "invalid_last_event_id",
                     f"Last-Event-ID must be an integer from 0 to {last_id} "
-                    f"(the ids of this run), got {header[:40]!r}",
+                    f"(the ids of this run), got {last_event_id[:40]!r}",
                 )
-            resume_after = int(header)
+            resume_after = int(last_event_id)
             if resume_after == last_id:
                 # The client saw the sentinel's id: the run is over, 204 tells EventSource to stop.
                 return Response(status_code=204)
@@ -106,12 +130,17 @@ def create_app(
             why = (
                 "the server is shutting down"
                 if hub.closing
-                else (f"too many open streams (max {settings.max_streams})")
+                else f"too many open streams (max {settings.max_streams})"
             )
             return _error(503, "unavailable", why, {"Retry-After": "5"})
-        return SSEStream(
-            hub, samples=settings.samples, first_id=first_id, send_timeout=settings.send_timeout
-        )
+        return SSEStream(hub, samples=settings.samples, first_id=first_id)
+
+    app.state.stream_response = stream_response
+
+    # Kept for routing (405 with Allow: GET for other methods); ReferenceApp answers GET itself.
+    @app.get("/api/stream")
+    async def stream(request: Request) -> Response:
+        return stream_response(request.headers.get("last-event-id"))
 
     @app.get("/api/config")
     async def config() -> dict[str, Any]:

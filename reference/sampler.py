@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import psutil
 
@@ -45,27 +46,38 @@ def encode_data(text: str) -> bytes:
     return b"data: " + json.dumps(text).encode("ascii") + b"\n\n"
 
 
+# Reasons a stream is dropped by the server (as opposed to ending or being left by its client).
+DROP_REASONS = frozenset({"slow", "send_timeout"})
+
+
 class Subscription:
-    """A stream's bounded inbox of pre-encoded ticks; closed once, with a reason."""
+    """A stream's bounded inbox of pre-encoded ticks; closed once, with a reason.
 
-    __slots__ = ("_items", "_maxsize", "_waiter", "reason")
+    ``task`` and ``sending_since`` let the sampler drop a stream stuck in ``send`` (its client
+    stopped reading): the check rides on the tick loop, so the hot path arms no timer per send.
+    """
 
-    def __init__(self, maxsize: int) -> None:
+    __slots__ = ("_items", "_loop", "_maxsize", "_waiter", "reason", "sending_since", "task")
+
+    def __init__(self, maxsize: int, task: asyncio.Task[Any] | None = None) -> None:
         self._items: deque[bytes] = deque()
         self._maxsize = maxsize
+        self._loop = asyncio.get_running_loop()
         self._waiter: asyncio.Future[None] | None = None
         self.reason: str | None = None
+        self.task = task
+        self.sending_since: float | None = None
 
     @property
     def closed(self) -> bool:
         return self.reason is not None
 
     def push(self, item: bytes) -> bool:
-        """Called by the sampler; never blocks. A full inbox closes the subscription ("slow")."""
+        """Called by the sampler; never blocks. A full inbox drops the stream ("slow")."""
         if self.reason is not None:
             return False
         if len(self._items) >= self._maxsize:
-            self.close("slow")
+            self.drop("slow")
             return False
         self._items.append(item)
         self._wake()
@@ -78,12 +90,19 @@ class Subscription:
             self._items.clear()
             self._wake()
 
+    def drop(self, reason: str) -> None:
+        """Close, and cancel the stream's task: it may be blocked in a send that never returns."""
+        if self.reason is None:
+            self.close(reason)
+            if self.task is not None and self.task is not asyncio.current_task():
+                self.task.cancel()
+
     async def get(self) -> bytes | None:
         """The next tick's data bytes, or None once closed."""
         while not self._items:
             if self.reason is not None:
                 return None
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:
@@ -102,16 +121,19 @@ class Sampler:
         self,
         interval: float,
         *,
+        send_timeout: float = math.inf,
         read_memory: Callable[[], MemoryReading] = psutil.virtual_memory,
         clock: Callable[[], datetime] = datetime.now,
     ) -> None:
         self.interval = interval
+        self.send_timeout = send_timeout
         self._read_memory = read_memory
         self._clock = clock
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self.ticks = 0
         self.dropped_slow = 0
+        self.dropped_send_timeout = 0
         self.latest_text: str | None = None
 
     @property
@@ -122,8 +144,8 @@ class Sampler:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
-    def subscribe(self, maxsize: int) -> Subscription:
-        subscription = Subscription(maxsize)
+    def subscribe(self, maxsize: int, task: asyncio.Task[Any] | None = None) -> Subscription:
+        subscription = Subscription(maxsize, task)
         self._subscribers.add(subscription)
         if not self.running:
             self._task = asyncio.get_running_loop().create_task(
@@ -151,13 +173,25 @@ class Sampler:
         self.latest_text = text
         return encode_data(text)
 
-    def tick(self) -> None:
-        """Sample once and hand the same bytes to every subscriber without awaiting."""
+    def tick(self, now: float | None = None) -> None:
+        """Sample once and hand the same bytes to every subscriber without awaiting.
+
+        Also the send watchdog: a stream whose current send started more than ``send_timeout``
+        ago is dropped here (so the timeout is enforced with one tick's resolution).
+        """
         self.ticks += 1
         data = self.sample()
+        if now is None:
+            now = asyncio.get_running_loop().time()
+        deadline = now - self.send_timeout
         for subscription in list(self._subscribers):
-            if not subscription.push(data):
-                # Full inbox: the stream stopped draining; stop feeding it (it is closing).
+            since = subscription.sending_since
+            if since is not None and since < deadline:
+                subscription.drop("send_timeout")
+                self._subscribers.discard(subscription)
+                self.dropped_send_timeout += 1
+            elif not subscription.push(data):
+                # Full inbox (the stream stopped draining) or already closed: stop feeding it.
                 self._subscribers.discard(subscription)
                 if subscription.reason == "slow":
                     self.dropped_slow += 1
@@ -167,7 +201,7 @@ class Sampler:
         next_tick = loop.time() + self.interval
         while True:
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
-            self.tick()
+            self.tick(loop.time())
             if not self._subscribers:
                 # The tick dropped the last listener (a stalled client): stop sampling for nobody.
                 self._task = None

@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from reference.sampler import Sampler, Subscription, encode_data
+from reference.sampler import DROP_REASONS, Sampler, Subscription, encode_data
 
 FIRST_MESSAGE = "Starting system RAM monitoring..."
 SENTINEL = "RAM monitoring completed"
@@ -68,9 +70,9 @@ class StreamHub:
     def has_room(self) -> bool:
         return not self.closing and len(self._open) < self.max_streams
 
-    def open(self) -> Subscription:
+    def open(self, task: asyncio.Task[Any] | None = None) -> Subscription:
         """Register a stream; the caller checked :meth:`has_room` without awaiting since."""
-        subscription = self.sampler.subscribe(self.queue_size)
+        subscription = self.sampler.subscribe(self.queue_size, task)
         self._open.add(subscription)
         self.counters.started += 1
         return subscription
@@ -97,44 +99,36 @@ class StreamHub:
             subscription.close("shutdown")
 
 
-class SendTimeout(Exception):
-    """The client stopped draining its socket for longer than ``send_timeout``."""
-
-
 class SSEStream(Response):
     """ASGI response streaming messages ``first_id`` .. ``samples + 1`` of one run.
 
     A Response subclass only so FastAPI passes it through untouched; it never buffers a body.
     """
 
-    def __init__(self, hub: StreamHub, *, samples: int, first_id: int, send_timeout: float) -> None:
+    def __init__(self, hub: StreamHub, *, samples: int, first_id: int) -> None:
         super().__init__(status_code=200)
         self.raw_headers = list(STREAM_HEADERS)
         self.hub = hub
         self.samples = samples
         self.first_id = first_id
-        self.send_timeout = send_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        subscription = self.hub.open()
-        watcher = asyncio.get_running_loop().create_task(
+        loop = asyncio.get_running_loop()
+        subscription = self.hub.open(asyncio.current_task())
+        watcher = loop.create_task(
             _watch_disconnect(receive, subscription), name="reference-disconnect-watch"
         )
         reason = "completed"
         try:
-            await self._send(
-                send, {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
-            )
-            reason = await self._produce(send, subscription)
-            if reason in ("completed", "shutdown"):
-                await self._send(
-                    send, {"type": "http.response.body", "body": b"", "more_body": False}
-                )
-        except SendTimeout:
-            reason = "send_timeout"
-            logger.warning(
-                "dropped a stream whose client stopped reading for %ss", self.send_timeout
-            )
+            reason = await self._produce(send, subscription, loop.time)
+        except asyncio.CancelledError:
+            if subscription.reason not in DROP_REASONS:
+                raise
+            # Our own drop (the client stopped reading): end quietly, the task is not cancelled.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            reason = subscription.reason
         except OSError:
             reason = "disconnected"
         finally:
@@ -142,34 +136,49 @@ class SSEStream(Response):
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+        if reason in DROP_REASONS:
+            logger.warning("dropped a stream whose client stopped reading (%s)", reason)
 
-    async def _produce(self, send: Send, subscription: Subscription) -> str:
-        """Send the run; returns why it ended: completed, disconnected, slow or shutdown."""
+    async def _produce(
+        self, send: Send, subscription: Subscription, now: Callable[[], float]
+    ) -> str:
+        """Send the run; returns why it ended: completed, disconnected, shutdown (or a drop)."""
+
+        async def timed_send(message: Message) -> None:
+            # The sampler's watchdog drops this stream if the send is still pending after
+            # send_timeout; no timer is armed per send.
+            subscription.sending_since = now()
+            await send(message)
+            subscription.sending_since = None
+
+        await timed_send(
+            {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+        )
         last_id = self.samples + 1
         message_id = self.first_id
         if message_id == 0:
-            await self._body(send, b"id: 0\n" + FIRST_DATA)
+            await timed_send(_body(b"id: 0\n" + FIRST_DATA))
             message_id = 1
         while message_id <= last_id:
             data = await subscription.get()
             if data is None:
-                return subscription.reason or "disconnected"
+                reason = subscription.reason or "disconnected"
+                if reason == "shutdown":
+                    await timed_send(_END)
+                return reason
             if message_id == last_id:
                 data = SENTINEL_DATA
-            await self._body(send, b"id: %d\n" % message_id + data)
+            await timed_send(_body(b"id: %d\n" % message_id + data))
             message_id += 1
+        await timed_send(_END)
         return "completed"
 
-    async def _body(self, send: Send, body: bytes) -> None:
-        await self._send(send, {"type": "http.response.body", "body": body, "more_body": True})
 
-    async def _send(self, send: Send, message: Message) -> None:
-        # asyncio.timeout schedules one timer handle: no extra task per send.
-        try:
-            async with asyncio.timeout(self.send_timeout):
-                await send(message)
-        except TimeoutError:
-            raise SendTimeout from None
+_END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+def _body(body: bytes) -> Message:
+    return {"type": "http.response.body", "body": body, "more_body": True}
 
 
 async def _watch_disconnect(receive: Receive, subscription: Subscription) -> None:

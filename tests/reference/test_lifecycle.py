@@ -124,42 +124,48 @@ class Client:
             self.completed = True
 
 
-async def test_a_stalled_client_is_dropped_and_never_delays_the_others(build: AppFactory) -> None:
-    built = build(interval=0.02, samples=40, send_timeout=2.0, queue_size=4)
+@pytest.mark.parametrize(
+    ("queue_size", "send_timeout", "samples", "reason"),
+    [
+        (4, 30.0, 40, "slow"),  # its inbox fills after 5 ticks: dropped long before 30 s
+        (100_000, 0.6, 80, "send_timeout"),  # never fills: the send watchdog drops it
+    ],
+)
+async def test_a_stalled_client_is_dropped_and_never_delays_the_others(
+    build: AppFactory, queue_size: int, send_timeout: float, samples: int, reason: str
+) -> None:
+    built = build(interval=0.02, samples=samples, send_timeout=send_timeout, queue_size=queue_size)
     stalled, healthy = Client(stall_after=2), Client()
     stalled_run = asyncio.create_task(built.app(stream_scope(), stalled.receive, stalled.send))
     healthy_run = asyncio.create_task(built.app(stream_scope(), healthy.receive, healthy.send))
     await asyncio.wait_for(healthy_run, 10)
-    # The healthy client got its whole run, with no gap anywhere near the 2 s send timeout.
-    assert b"".join(body for _, body in healthy.bodies) == expected_run(40)
+    # The healthy client got its whole run, and no gap came near the stalled client's stall.
+    assert b"".join(body for _, body in healthy.bodies) == expected_run(samples)
     gaps = [b[0] - a[0] for a, b in zip(healthy.bodies, healthy.bodies[1:], strict=False)]
-    assert max(gaps) < 1.0
-    # The stalled one stopped being fed (bounded memory) and is dropped at its send timeout.
-    assert built.app.state.sampler.dropped_slow == 1
-    await asyncio.wait_for(stalled_run, 10)
+    assert max(gaps) < 0.4
+    # The stalled one was dropped (its blocked send cancelled), without completing its response.
+    await asyncio.wait_for(stalled_run, 5)
     assert not stalled.completed
+    assert len(stalled.bodies) == 2
+    sampler = built.app.state.sampler
+    assert (sampler.dropped_slow, sampler.dropped_send_timeout) == (
+        (1, 0) if reason == "slow" else (0, 1)
+    )
     counters = built.app.state.hub.counters
     assert (counters.completed, counters.dropped) == (1, 1)
     assert built.app.state.hub.open_streams == 0
+    assert not sampler.running
 
 
-async def test_a_full_inbox_ends_the_stream_without_waiting_for_the_timeout(
-    build: AppFactory,
-) -> None:
+async def test_a_lone_stalled_client_stops_the_ticker_and_leaves_no_task(build: AppFactory) -> None:
     built = build(interval=0.02, samples=1000, send_timeout=60.0, queue_size=2)
     stalled = Client(stall_after=1)
     run = asyncio.create_task(built.app(stream_scope(), stalled.receive, stalled.send))
-    for _ in range(300):
-        if built.app.state.sampler.dropped_slow:
-            break
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(run, 5)  # dropped after 3 ticks, not after the 60 s send timeout
     assert built.app.state.sampler.dropped_slow == 1
-    assert not built.app.state.sampler.running  # nobody else listens: the ticker stopped
-    stalled.release.set()  # the blocked send returns; the stream sees it was dropped
-    await asyncio.wait_for(run, 5)
-    assert not stalled.completed
-    assert len(stalled.bodies) == 2
+    assert not built.app.state.sampler.running
     assert built.app.state.hub.counters.dropped == 1
+    assert [t for t in asyncio.all_tasks() if t.get_name().startswith("reference-")] == []
 
 
 async def _open_streams(
