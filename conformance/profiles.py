@@ -72,6 +72,8 @@ class Profile:
         return new
 
     def validate(self) -> None:
+        _check_types(self, _PROFILE_TYPES)
+        _check_types(self.limits, _LIMIT_TYPES)
         if self.data_format not in DATA_FORMATS:
             raise ProfileError(
                 f"data_format must be one of {', '.join(DATA_FORMATS)}, not {self.data_format!r}"
@@ -125,6 +127,48 @@ class Profile:
         out["headers"] = [list(h) for h in self.headers]
         out["options"] = dict(self.options)
         return out
+
+
+_NUMBER = (int, float)
+_PROFILE_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "description": (str,),
+    "expect_count": (int, type(None)),
+    "sentinel": (str, type(None)),
+    "data_format": (str,),
+    "event_type": (str, type(None)),
+    "interval": (*_NUMBER, type(None)),
+    "ram_format": (bool,),
+    "first_event_timeout": _NUMBER,
+    "cadence_tolerance": _NUMBER,
+    "burst_stall": _NUMBER,
+    "concurrency": (int,),
+    "disconnect_clients": (int,),
+    "disconnect_after_events": (int,),
+    "max_line_warn": (int,),
+    "method": (str,),
+    "body": (str, type(None)),
+    "last_event_id": (str, type(None)),
+}
+_LIMIT_TYPES: dict[str, tuple[type, ...]] = {
+    "connect_timeout": _NUMBER,
+    "first_byte_timeout": _NUMBER,
+    "idle_timeout": _NUMBER,
+    "deadline": _NUMBER,
+    "close_grace": _NUMBER,
+    "max_bytes": (int,),
+    "max_events": (int,),
+    "max_line_bytes": (int,),
+}
+
+
+def _check_types(obj: object, types: dict[str, tuple[type, ...]]) -> None:
+    for name, allowed in types.items():
+        value = getattr(obj, name)
+        # bool is an int subclass: accept it only where bool is asked for
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            want = " or ".join("none" if t is type(None) else t.__name__ for t in allowed)
+            raise ProfileError(f"{name} must be {want}, not {value!r}")
 
 
 _TOP_KEYS = {f.name for f in dataclasses.fields(Profile)} - {"limits", "source", "headers"}
