@@ -187,7 +187,7 @@ class Parser:
         # block tracking (lines since the last blank line)
         self._block_start = -1
         self._field_start = -1  # first non-comment line of the block
-        self._field_excerpt = b""
+        self._field_line = b""  # the first field line of the block (for evidence)
         self._block_fields = 0  # non-data field lines in the block
 
     @property
@@ -225,10 +225,28 @@ class Parser:
             self._cr_at = -1
             if not data:
                 return out
-        if not self._fast_path or b"\r" in data:
+        if not self._fast_path:
             self._feed_general(data)
+        elif b"\r" not in data:
+            self._feed_split(data, b"\n", "LF")
         else:
-            self._feed_lf(data)
+            # One style throughout a chunk (LF-only, CRLF-only or CR-only) is what real servers
+            # send: split on it.  A CR ending the chunk may be half a CRLF: it goes through the
+            # general path, which leaves it pending.  Mixed chunks take the general path.
+            body = data[:-1] if data[-1] == 0x0D else data
+            crs = body.count(b"\r")
+            lfs = body.count(b"\n")
+            if not crs:
+                self._feed_split(body, b"\n", "LF")
+            elif not lfs:
+                self._feed_split(body, b"\r", "CR")
+            elif crs == lfs == body.count(b"\r\n"):
+                self._feed_split(body, b"\r\n", "CRLF")
+            else:
+                body = data
+                self._feed_general(data)
+            if body is not data:
+                self._feed_general(data[-1:])
         return out
 
     def close(self) -> None:
@@ -253,7 +271,7 @@ class Parser:
         pending = bool(self._data) or self._block_fields > 0
         if pending or partial:
             if pending:
-                offset, excerpt = self._field_start, self._field_excerpt
+                offset, excerpt = self._field_start, self._field_line[:EXCERPT]
             else:
                 offset, excerpt = self._line_start, bytes(self._buf[:EXCERPT])
             what = []
@@ -292,24 +310,25 @@ class Parser:
 
     # ------------------------------------------------------------------ line splitting
 
-    def _feed_lf(self, data: bytes) -> None:
-        """Fast path: a chunk with no CR, so every line ends with a bare LF."""
-        parts = data.split(b"\n")
+    def _feed_split(self, data: bytes, sep: bytes, style: str) -> None:
+        """Fast path: every line ending in this chunk is ``sep`` (none is a CR at its end)."""
+        parts = data.split(sep)
         tail = parts.pop()
         if parts:
             count = len(parts)
-            first_lf = self._pos + len(parts[0])
-            self.line_endings["LF"] += count
-            if "LF" not in self.first_line_ending:
-                self.first_line_ending["LF"] = first_lf
+            first_end = self._pos + len(parts[0])
+            self.line_endings[style] += count
+            if style not in self.first_line_ending:
+                self.first_line_ending[style] = first_end
             if self._bom_check:
                 self._bom_check = False
-                if first_lf == len(BOM):
-                    self._bom_bare("\n")
+                if first_end == len(BOM) and style != "CRLF":
+                    self._bom_bare(sep.decode())
+            step = len(sep)
             if self._frag_total:
                 first = parts[0]
                 start = self._line_start
-                nxt = start + self._frag_total + len(first) + 1
+                nxt = start + self._frag_total + len(first) + step
                 self._append_partial(first)
                 line, full = self._take()
                 self._line(
@@ -321,14 +340,15 @@ class Parser:
             else:
                 start = self._pos
                 lines = iter(parts)
-            start = self._run_lf(lines, start)
+            start = self._run_lines(lines, start, step)
             self._line_start = start
         if tail:
             self._append_partial(tail)
         self._pos += len(data)
 
-    def _run_lf(self, lines: Iterator[bytes], start: int) -> int:
-        """The hot loop over one chunk's LF-terminated lines; returns the next line's offset.
+    def _run_lines(self, lines: Iterator[bytes], start: int, step: int) -> int:
+        """The hot loop over one chunk's lines, each followed by a line ending of ``step``
+        bytes; returns the raw offset of the line after the last.
 
         Attribute access costs more than the work itself, so the block state lives in locals
         here.  The common lines (blank, ``data:``, ``id:``, ``event:``) are interpreted inline by
@@ -345,7 +365,7 @@ class Parser:
         last_id = self.last_event_id
         block_start = self._block_start
         field_start = self._field_start
-        field_excerpt = self._field_excerpt
+        field_line = self._field_line
         fields = self._block_fields
         dispatched = 0
         for line in lines:
@@ -363,33 +383,37 @@ class Parser:
                     values = []
                     event_type = ""
                     block_start = field_start = -1
-                    field_excerpt = b""
+                    field_line = b""
                     fields = 0
                     dispatched += 1
                     out.append(event)
                     if on_event is not None:
                         self.last_event_id = last_id
                         on_event(event)
-                    start += 1
+                    start += step
                     continue
             elif n <= threshold:
+                # first byte first: an int compare is cheaper than any slice or method call
                 text: str | None = None
-                if line[:5] == b"data:":
-                    try:
-                        text = (line[6:] if n > 5 and line[5] == 0x20 else line[5:]).decode()
-                    except UnicodeDecodeError:
-                        text = None
-                    else:
-                        values.append(text)
-                elif line[:3] == b"id:" and b"\x00" not in line:
-                    try:
-                        text = (line[4:] if n > 3 and line[3] == 0x20 else line[3:]).decode()
-                    except UnicodeDecodeError:
-                        text = None
-                    else:
-                        id_buffer = text
-                        fields += 1
-                elif line[:6] == b"event:":
+                first = line[0]
+                if first == 0x64:  # "d"
+                    if line.startswith(b"data:"):
+                        try:
+                            text = (line[6:] if n > 5 and line[5] == 0x20 else line[5:]).decode()
+                        except UnicodeDecodeError:
+                            text = None
+                        else:
+                            values.append(text)
+                elif first == 0x69:  # "i"
+                    if line.startswith(b"id:") and 0 not in line:
+                        try:
+                            text = (line[4:] if n > 3 and line[3] == 0x20 else line[3:]).decode()
+                        except UnicodeDecodeError:
+                            text = None
+                        else:
+                            id_buffer = text
+                            fields += 1
+                elif first == 0x65 and line.startswith(b"event:"):  # "e"
                     try:
                         text = (line[7:] if n > 6 and line[6] == 0x20 else line[6:]).decode()
                     except UnicodeDecodeError:
@@ -398,12 +422,12 @@ class Parser:
                         event_type = text
                         fields += 1
                 if text is not None:
-                    if block_start < 0:
-                        block_start = start
                     if field_start < 0:
                         field_start = start
-                        field_excerpt = line[:EXCERPT]
-                    start += n + 1
+                        field_line = line
+                        if block_start < 0:
+                            block_start = start
+                    start += n + step
                     continue
             # everything else: write the locals back, take the general path, reload
             self._data = values
@@ -412,7 +436,7 @@ class Parser:
             self.last_event_id = last_id
             self._block_start = block_start
             self._field_start = field_start
-            self._field_excerpt = field_excerpt
+            self._field_line = field_line
             self._block_fields = fields
             if n > threshold:
                 line = self._check_long(line, start, n)
@@ -424,16 +448,16 @@ class Parser:
             last_id = self.last_event_id
             block_start = self._block_start
             field_start = self._field_start
-            field_excerpt = self._field_excerpt
+            field_line = self._field_line
             fields = self._block_fields
-            start += n + 1
+            start += n + step
         self._data = values
         self._event_type = event_type
         self.last_event_id_buffer = id_buffer
         self.last_event_id = last_id
         self._block_start = block_start
         self._field_start = field_start
-        self._field_excerpt = field_excerpt
+        self._field_line = field_line
         self._block_fields = fields
         self.events_dispatched += dispatched
         return start
@@ -569,7 +593,7 @@ class Parser:
             return
         if self._field_start < 0:
             self._field_start = start
-            self._field_excerpt = line[:EXCERPT]
+            self._field_line = line
         colon = line.find(b":")
         if colon >= 0:
             # "Collect the characters on the line before the first U+003A COLON character (:),
@@ -704,13 +728,9 @@ class Parser:
         # source remains set to this value until the next time it is set by the server."
         self.last_event_id = self.last_event_id_buffer
         block_start = self._block_start
-        field_start, field_excerpt, fields = (
-            self._field_start,
-            self._field_excerpt,
-            self._block_fields,
-        )
+        field_start, field_line, fields = self._field_start, self._field_line, self._block_fields
         self._block_start = self._field_start = -1
-        self._field_excerpt = b""
+        self._field_line = b""
         self._block_fields = 0
         if not self._data:
             # "2. If the data buffer is an empty string, set the data buffer and the event type
@@ -720,7 +740,7 @@ class Parser:
                 self._observe(
                     ObservationKind.NO_DATA_BLOCK,
                     field_start,
-                    field_excerpt,
+                    field_line[:EXCERPT],
                     "a block with fields but no data line: browsers dispatch nothing for it",
                 )
             return

@@ -43,7 +43,7 @@ TOKENS = [
 
 sse_like = st.lists(st.sampled_from(TOKENS), max_size=60).map(b"".join)
 streams = st.one_of(sse_like, st.binary(max_size=200))
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -156,7 +156,7 @@ utf8ish = st.lists(
 ).map(b"".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(utf8ish)
 def test_python_replacement_equals_the_whatwg_decoder(raw: bytes) -> None:
     assert raw.decode("utf-8", "replace") == whatwg_utf8_decode(raw)
