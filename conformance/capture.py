@@ -140,6 +140,7 @@ class Capture:
     t_headers: float | None = None
     t_first_byte: float | None = None  # first body byte
     t_end: float = 0.0
+    started_at: float = 0.0  # time.monotonic() at t = 0 (to line up with other clocks)
     t_last_event: float | None = None  # when the sentinel (or the expected last event) arrived
     raw_bytes: int = 0  # body bytes on the wire (compressed, if it was)
     content_encoding: str | None = None
@@ -297,7 +298,7 @@ async def capture(
         trust_env=False,
         verify=_ssl_context(),
     ) as client:
-        t0 = time.monotonic()
+        t0 = cap.started_at = time.monotonic()
         try:
             http_request = client.build_request(
                 request.method, request.url, headers=request.wire_headers(), content=request.body

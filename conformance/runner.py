@@ -59,6 +59,38 @@ async def _disconnect(url: str, profile: Profile, t0: float) -> DisconnectRun:
     return DisconnectRun(list(aborted), follow_up, started)
 
 
+class LoopLag:
+    """Records when this event loop woke up late (a busy machine, a blocking call).
+
+    Checks that read timing (stream.incremental) discount those stalls, so a suite that could
+    not read the socket does not blame the server for the burst it then read.
+    """
+
+    TICK = 0.01
+    THRESHOLD = 0.05
+
+    def __init__(self) -> None:
+        self.stalls: list[tuple[float, float]] = []  # (monotonic time it ended, length)
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(self.TICK)
+            now = time.monotonic()
+            late = now - before - self.TICK
+            if late > self.THRESHOLD:
+                self.stalls.append((now, late))
+
+    def __enter__(self) -> LoopLag:
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
 def judge(ctx: CheckContext, specs: Sequence[CheckSpec]) -> list[Result]:
     """Run each check on the context; a crashing check becomes a fail that says it is a suite bug."""
     results = []
@@ -109,12 +141,13 @@ async def run_suite(
     )
     concurrent_task = _concurrent(target, profile) if "concurrent" in needs else None
     disconnect_task = _disconnect(target, profile, t0) if "disconnect" in needs else None
-    main, concurrent_caps, disconnect_run = await asyncio.gather(
-        main_task, concurrent_task or _none(), disconnect_task or _none()
-    )
+    with LoopLag() as lag:
+        main, concurrent_caps, disconnect_run = await asyncio.gather(
+            main_task, concurrent_task or _none(), disconnect_task or _none()
+        )
     if progress is not None:
         progress(Progress(len(main.events), main.decoded_bytes, time.monotonic() - t0, "judging"))
-    ctx = CheckContext(main, profile, concurrent_caps, disconnect_run)
+    ctx = CheckContext(main, profile, concurrent_caps, disconnect_run, tuple(lag.stalls))
     results = judge(ctx, specs)
     extra: dict[str, list[Capture]] = {}
     if concurrent_caps is not None:

@@ -26,6 +26,18 @@ class CheckContext:
     profile: Profile
     concurrent: list[Capture] | None = None  # None: not run
     disconnect: DisconnectRun | None = None  # None: not run
+    # Times (time.monotonic()) and lengths in seconds when the suite's own event loop was late:
+    # a machine too busy to read the socket makes a stream look bursty without the server's help.
+    suite_stalls: tuple[tuple[float, float], ...] = ()
+
+    def stalled_between(self, start: float, end: float) -> float:
+        """Seconds the suite itself was stalled within [start, end] of the main capture's clock."""
+        base = self.capture.started_at
+        total = 0.0
+        for at, length in self.suite_stalls:
+            lo, hi = max(start, at - base - length), min(end, at - base)
+            total += max(0.0, hi - lo)
+        return total
 
 
 MAX_EVIDENCE = 5  # a report shows the first few places; the reason says how many there were

@@ -89,6 +89,12 @@ def incremental(ctx: CheckContext) -> Outcome:
         and silence >= profile.burst_stall
         and _together(largest, profile)
     ):
+        stalled = ctx.stalled_between(before, start.t)
+        if silence - stalled < profile.burst_stall:
+            return passed(
+                f"{len(largest)} events read together at t={start.t:.2f} s, but the suite itself was "
+                f"stalled {stalled:.2f} s of the {silence:.2f} s before: not judged as buffering"
+            )
         reads = len({e.t for e in largest})
         return problem(
             f"{len(largest)} of {len(events)} events arrived together at t={start.t:.2f} s "

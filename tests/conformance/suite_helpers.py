@@ -67,9 +67,10 @@ def run_check(
     *,
     concurrent: list[Capture] | None = None,
     disconnect: DisconnectRun | None = None,
+    suite_stalls: tuple[tuple[float, float], ...] = (),
 ) -> Result:
     spec = checks.get(check_id)
-    return spec.result(spec.fn(CheckContext(cap, profile, concurrent, disconnect)))
+    return spec.result(spec.fn(CheckContext(cap, profile, concurrent, disconnect, suite_stalls)))
 
 
 def ram_profile(**overrides: object) -> Profile:

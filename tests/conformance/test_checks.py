@@ -544,3 +544,16 @@ def test_incremental_late_start_but_streamed_is_not_buffered() -> None:
     body = b"".join(frame(ram_messages()))
     cap, profile = make([(1.6, body[:700]), (1.61, body[700:])], profile=ram_profile(interval=0.02))
     assert run_check("stream.incremental", cap, profile).verdict is FAIL
+
+
+def test_incremental_discounts_the_suites_own_stalls() -> None:
+    body = b"".join(frame(ram_messages()))
+    cap, profile = make([(1.2, body)], profile=ram_profile())
+    cap.started_at = 100.0
+    # the suite's loop was stuck from t=0.1 to t=1.19: the burst is its own doing
+    stalled = run_check("stream.incremental", cap, profile, suite_stalls=((101.19, 1.09),))
+    assert stalled.verdict is PASS
+    assert "stalled" in stalled.reason
+    # a short stall does not excuse a long silence
+    short = run_check("stream.incremental", cap, profile, suite_stalls=((101.19, 0.2),))
+    assert short.verdict is FAIL

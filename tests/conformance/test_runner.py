@@ -1,0 +1,79 @@
+"""The runner: selection, extra clients only when needed, crash isolation, loop-stall records."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from conformance import checks
+from conformance.checks.context import CheckContext
+from conformance.models import CheckSpec, Outcome, Severity, Verdict
+from conformance.profiles import load_profile
+from conformance.runner import LoopLag, judge, run_suite
+from tests.conformance.suite_helpers import frame, make, ram_messages
+
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n"
+
+
+async def test_only_and_skip_decide_which_clients_connect() -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(HEAD + b"".join(frame(ram_messages())))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    profile = load_profile("ram-monitor").replace(interval=None, close_grace=0.5)
+    try:
+        report = await run_suite(url, profile, only=["http.*", "payload.*"])
+        assert connections == 1
+        assert {r.check_id for r in report.results} == {
+            s.id for s in checks.select(["http.*", "payload.*"])
+        }
+        assert report.exit_code() == 0
+        connections = 0
+        report = await run_suite(url, profile, skip=["stream.disconnect"])
+        assert connections == 1 + profile.concurrency
+        assert report.result("stream.concurrent").verdict is Verdict.PASS
+    finally:
+        server.close()
+
+
+def test_select_rejects_a_glob_matching_nothing() -> None:
+    with pytest.raises(ValueError, match="no check matches"):
+        checks.select(["htp.*"])
+    assert [s.id for s in checks.select(["http.status"])] == ["http.status"]
+    assert "http.status" not in {s.id for s in checks.select(skip=["http.*"])}
+
+
+def test_a_crashing_check_fails_alone() -> None:
+    def boom(ctx: CheckContext) -> Outcome:
+        raise RuntimeError("oops")
+
+    cap, profile = make(b"data: a\n\n")
+    crashing = CheckSpec("x.boom", "boom", "", Severity.SHOULD, boom)
+    results = judge(CheckContext(cap, profile), [crashing, checks.get("http.status")])
+    assert results[0].verdict is Verdict.FAIL
+    assert "suite bug" in results[0].reason
+    assert results[1].verdict is Verdict.PASS
+
+
+async def test_loop_lag_records_a_blocked_loop() -> None:
+    with LoopLag() as lag:
+        await asyncio.sleep(0.05)
+        time.sleep(0.2)  # noqa: ASYNC251 (the point: a blocking call the loop cannot run past)
+        await asyncio.sleep(0.05)
+    assert any(length > 0.1 for _, length in lag.stalls)
+
+
+async def test_unreachable_target_exit_code_2() -> None:
+    report = await run_suite("http://127.0.0.1:9/", load_profile("generic"), only=["http.status"])
+    assert report.unreachable
+    assert report.exit_code() == 2
