@@ -56,6 +56,7 @@ class StepResult:
     events_per_s: float
     ttfe: Summary  # time to first event, connections whose first event came during the step
     lateness: Summary  # events received during the hold
+    max_gap_s: float  # longest time between two consecutive events of one stream (hold)
     errors: dict[str, int]
     statuses: dict[str, int]
     missing: int  # events skipped according to consecutive integer ids
@@ -84,6 +85,7 @@ class StepResult:
             "events_per_s": round(self.events_per_s, 1),
             "ttfe": self.ttfe.as_ms(),
             "lateness": self.lateness.as_ms(),
+            "max_gap_ms": round(self.max_gap_s * 1000.0, 3),
             "errors": self.errors,
             "statuses": self.statuses,
             "missing": self.missing,
@@ -202,6 +204,7 @@ class StreamPool:
         self.connections = 0
         self.ended = 0
         self.hold_events = 0
+        self.max_gap = 0.0  # longest silence between two events of one stream during the hold
         self.missing = 0
         self.errors: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
@@ -212,6 +215,7 @@ class StreamPool:
     def begin_hold(self, now: float) -> None:
         self.hold_start = now
         self.hold_events = 0
+        self.max_gap = 0.0
         self.open_min = self.open
         self._measuring_hold = True
 
@@ -230,6 +234,10 @@ class StreamPool:
             self.ttfe.append(stream.first_event_at - stream.started)
         if now >= self.hold_start:
             self.hold_events += 1
+            if not first:
+                gap = now - stream.arrivals[-2]
+                if gap > self.max_gap:
+                    self.max_gap = gap
 
     def stream_closed(self, stream: SSEStream) -> None:
         self.live.discard(stream)
@@ -414,6 +422,7 @@ async def _run_step(
         events_per_s=pool.hold_events / wall if wall > 0 else 0.0,
         ttfe=Summary.of(pool.ttfe),
         lateness=lateness,
+        max_gap_s=pool.max_gap,
         errors=errors,
         statuses=dict(pool.statuses),
         missing=pool.missing,
