@@ -395,6 +395,16 @@ def encode_event(
     return block + eol if terminate else block
 
 
+def json_text(index: int, text: str) -> str:
+    """The reference's encoding: every message is a JSON string."""
+    return json.dumps(text)
+
+
+def plain_text(index: int, text: str) -> str:
+    """The text as is: not JSON (what a server that forgot json.dumps sends)."""
+    return text
+
+
 Framing = Literal["chunked", "close", "length"]
 Splitter = Callable[[bytes], list[bytes]]
 
@@ -432,7 +442,7 @@ class SseResponse:
     samples: int = SAMPLES
     transform: Callable[[list[str]], list[str]] | None = None  # edits each connection's texts
     inject: tuple[tuple[int, bytes], ...] = ()  # raw bytes written just before message i
-    json_data: bool = True  # json.dumps each text, like the reference
+    encode: Callable[[int, str], str] = json_text  # message index, text -> the data field
     eol: bytes = b"\n"
     bom: bytes = b""
     event_type: str | None = None
@@ -442,6 +452,7 @@ class SseResponse:
     separator: bytes | None = None  # what ends each event instead of a blank line (e.g. b"\n")
     terminate_last: bool = True
     interval: float = 0.02
+    pause_before: Callable[[int], float] | None = None  # message index -> pause (else interval)
     head_delay: float = 0.0  # before the status line
     first_delay: float = 0.0  # after the head, before the first event
     keepalive_every: float = 0.0  # with first_delay: send ": ping" comments this often meanwhile
@@ -465,7 +476,7 @@ class SseResponse:
         """Each message's bytes, in order (lazily: the infinite stream never ends)."""
         previous: bytes | None = None
         for index, text in enumerate(self.texts()):
-            data = json.dumps(text) if self.json_data else text
+            data = self.encode(index, text)
             block = encode_event(
                 data,
                 eol=self.eol,
@@ -547,7 +558,7 @@ async def serve_stream(spec: SseResponse, ex: Exchange, blocks: Iterator[bytes])
     pending = bytearray()
     for index, block in enumerate(blocks):
         if index:
-            await ex.pause(spec.interval)
+            await ex.pause(spec.pause_before(index) if spec.pause_before else spec.interval)
         if spec.buffered:
             pending += block
             continue
@@ -653,7 +664,9 @@ __all__ = [
     "encode_event",
     "error_page",
     "gzip_stream",
+    "json_text",
     "never_answer",
+    "plain_text",
     "ram_messages",
     "ram_sample",
     "redirect_to",
