@@ -40,18 +40,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _optional_int(text: str) -> int | None:
-    if text.lower() in ("none", ""):
-        return None
+NONE = "none"  # what an explicit "--expect-count none" parses to (None means "flag not given")
+
+
+def _optional_int(text: str) -> int | str:
+    if text.lower() in (NONE, ""):
+        return NONE
     try:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer (or 'none'): {text!r}") from None
 
 
-def _optional_float(text: str) -> float | None:
-    if text.lower() in ("none", ""):
-        return None
+def _optional_float(text: str) -> float | str:
+    if text.lower() in (NONE, ""):
+        return NONE
     try:
         return float(text)
     except ValueError:
@@ -161,28 +164,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def profile_from_args(args: argparse.Namespace) -> Profile:
-    profile = load_profile(args.profile)
+    """The profile named by ``args.profile`` with every given flag applied.
+
+    Reusable by other front ends (the pytest plugin): attributes that are missing or None count as
+    "not given"; ``"none"`` for expect_count/interval, ``""`` for sentinel and ``"*"`` for
+    event_type unset the expectation. Raises UsageError / ProfileError with one-line messages.
+    """
+    profile = load_profile(getattr(args, "profile", None) or DEFAULT_PROFILE)
     overrides: dict[str, Any] = {}
     for name in PROFILE_FLAGS:
         value = getattr(args, name, None)
         if value is not None:
-            overrides[name] = value
-    for name in ("expect_count", "interval"):
-        flag = "--" + name.replace("_", "-")
-        if flag in args.given and getattr(args, name) is None:
-            overrides[name] = None  # explicit 'none'
+            overrides[name] = (
+                None if value == NONE and name in ("expect_count", "interval") else value
+            )
     if overrides.get("sentinel") == "":
         overrides["sentinel"] = None
     if overrides.get("event_type") == "*":
         overrides["event_type"] = None
     if overrides.get("method"):
         overrides["method"] = overrides["method"].upper()
-    if args.header:
+    if getattr(args, "header", None):
         try:
-            overrides["headers"] = profile.headers + parse_header_args(args.header)
+            given = parse_header_args(args.header)
+            names = {name.lower() for name, _ in given}
+            kept = tuple(h for h in profile.headers if h[0].lower() not in names)
+            overrides["headers"] = kept + given  # a flag replaces the profile's header of that name
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    if args.body is not None:
+    if getattr(args, "body", None) is not None:
         overrides["body"] = _read_body(args.body)
     return profile.replace(**overrides)
 
@@ -250,7 +260,6 @@ def _write_reports(report: Report, args: argparse.Namespace, launch_output: str 
 def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
     if args.list_checks:
         specs = checks.all_checks()
         out.write(

@@ -14,10 +14,13 @@ _COLOR = {Verdict.PASS: "32", Verdict.WARN: "33", Verdict.FAIL: "31;1", Verdict.
 def render_report(report: Report, *, color: bool = False, strict: bool = False) -> str:
     width = max((len(r.check_id) for r in report.results), default=10)
     cap = report.capture
+    wire = ""
+    if cap.content_encoding:
+        wire = f" ({cap.content_encoding}: {cap.raw_bytes} on the wire)"
+    status = f"{cap.http_version} {cap.status}" if cap.status is not None else "no response"
     lines = [
-        f"{report.target}  profile={report.profile.name}  status={cap.status}  "
-        f"events={len(cap.events)}  bytes={cap.decoded_bytes}  ended={cap.end_reason} "
-        f"after {cap.t_end:.2f}s",
+        f"{report.target}  profile={report.profile.name}  {status}  events={len(cap.events)}  "
+        f"bytes={cap.decoded_bytes}{wire}  ended: {cap.end_reason} after {cap.t_end:.2f}s",
         "",
     ]
     for result in report.results:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -17,7 +18,7 @@ from typing import ClassVar
 import pytest
 
 from conformance import checks
-from conformance.cli import main
+from conformance.cli import build_parser, main, profile_from_args
 from conformance.report_text import render_catalogue_markdown
 from tests.conformance.suite_helpers import frame, ram_messages
 
@@ -233,3 +234,35 @@ def test_load_dispatch_without_the_module(monkeypatch: pytest.MonkeyPatch) -> No
     code, _, err = cli("load", "http://127.0.0.1:9/x")
     assert code == 2
     assert "load mode is not available" in err
+
+
+def test_profile_from_args_merges_flags_into_the_profile() -> None:
+    args = build_parser().parse_args(
+        [
+            "http://x.invalid/",
+            "--profile",
+            "ram-monitor",
+            "--expect-count",
+            "none",
+            "--interval",
+            "0.2",
+            "-H",
+            "X-A: 1",
+            "-H",
+            "cache-control: max-age=0",
+            "--sentinel",
+            "",
+            "--event-type",
+            "*",
+        ]
+    )
+    profile = profile_from_args(args)
+    assert profile.expect_count is None
+    assert profile.interval == 0.2
+    assert profile.sentinel is None
+    assert profile.event_type is None
+    assert ("X-A", "1") in profile.headers
+    request = profile.capture_request("http://x.invalid/")
+    assert [v for k, v in request.wire_headers() if k.lower() == "cache-control"] == ["max-age=0"]
+    # a minimal namespace (another front end) works too: missing or None means "not given"
+    assert profile_from_args(argparse.Namespace(profile="generic", deadline=None)).name == "generic"
