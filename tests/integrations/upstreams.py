@@ -33,17 +33,19 @@ def ram_lines(samples: int = 20) -> list[str]:
     return texts
 
 
-def ram_stream_app(*, interval: float, accel_header: bool) -> Starlette:
+def ram_stream_app(
+    *, interval: float, accel_header: bool, cache_control: bool = True, samples: int = 20
+) -> Starlette:
     """GET /api/stream: one event per ``interval`` seconds, LF framing, JSON-string data."""
 
     async def stream(request: Request) -> Response:
         async def events() -> AsyncIterator[bytes]:
-            for number, text in enumerate(ram_lines()):
+            for number, text in enumerate(ram_lines(samples)):
                 if number:
                     await asyncio.sleep(interval)
                 yield b"data: " + json.dumps(text).encode() + b"\n\n"
 
-        headers = {"Cache-Control": "no-cache"}
+        headers = {"Cache-Control": "no-cache"} if cache_control else {}
         if accel_header:
             headers["X-Accel-Buffering"] = "no"
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers)

@@ -1,0 +1,319 @@
+"""The pytest plugin, through pytest's own pytester: items per check, verdicts, fixture, launch."""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integrations.upstreams import ram_stream_app
+from tests.support import RunningServer, free_port, uvicorn_thread
+
+pytest_plugins = ("pytester",)
+
+INTERVAL = 0.02
+PLUGIN = ("-p", "conformance.pytest_plugin")
+FAST = ("--sse-interval", str(INTERVAL), "--sse-close-grace", "0.5")
+
+
+@pytest.fixture(scope="module")
+def good() -> Iterator[RunningServer]:
+    with uvicorn_thread(ram_stream_app(interval=INTERVAL, accel_header=True)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def no_cache_header() -> Iterator[RunningServer]:
+    """Valid but without Cache-Control: http.cache-control warns (a SHOULD check)."""
+    app = ram_stream_app(interval=INTERVAL, accel_header=True, cache_control=False)
+    with uvicorn_thread(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def wrong_count() -> Iterator[RunningServer]:
+    with uvicorn_thread(ram_stream_app(interval=INTERVAL, accel_header=True, samples=19)) as server:
+        yield server
+
+
+def url(server: RunningServer) -> str:
+    return server.base_url + "/api/stream"
+
+
+def plugin_available() -> bool:
+    """Whether the package's pytest11 entry point is installed (then -p would register it twice)."""
+    from importlib.metadata import entry_points
+
+    return any(ep.value == "conformance.pytest_plugin" for ep in entry_points(group="pytest11"))
+
+
+@pytest.fixture(autouse=True)
+def lean_subprocess(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest runs load only this plugin: importing every installed plugin (hypothesis
+    alone takes ~2 s) in each of them would dominate this module's runtime."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.delenv("SSE_URL", raising=False)
+
+
+def plugin_args() -> tuple[str, ...]:
+    return PLUGIN
+
+
+def test_without_a_url_a_plain_run_is_unchanged(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        test_plain="""
+        def test_one():
+            assert 1 + 1 == 2
+
+        def test_two():
+            pass
+        """
+    )
+    # The real thing: autoloading on, the plugin as installed (entry point) or else via -p.
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    explicit = () if plugin_available() else PLUGIN
+    with_plugin = pytester.runpytest_subprocess(*explicit, "-q", "-p", "no:cacheprovider")
+    without = pytester.runpytest_subprocess(
+        "-p", "no:sse_conformance", "-q", "-p", "no:cacheprovider"
+    )
+    with_plugin.assert_outcomes(passed=2)
+    without.assert_outcomes(passed=2)
+    strip = [line for line in with_plugin.outlines if " in " not in line]
+    assert strip == [line for line in without.outlines if " in " not in line]
+    assert "sse-conformance" not in with_plugin.stdout.str()
+
+
+def test_one_item_per_check_and_a_passing_run(
+    pytester: pytest.Pytester, good: RunningServer
+) -> None:
+    result = pytester.runpytest_subprocess(
+        *plugin_args(), "--sse-url", url(good), *FAST, "-v", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=28, skipped=2)
+    result.stdout.fnmatch_lines(
+        [
+            "sse-conformance: http://127.0.0.1:*/api/stream (profile ram-monitor)",
+            "*sse-conformance::http.status PASSED*",
+            "*sse-conformance::stream.incremental PASSED*",
+            "*sse-conformance::openai.chunk SKIPPED*",
+            "sse-conformance: * status=200 events=22 ended=closed*",
+        ]
+    )
+    assert result.ret == 0
+
+
+def test_ini_key_and_env_var_give_the_url(
+    pytester: pytest.Pytester, good: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeini(f"[pytest]\nsse_url = {url(good)}\n")
+    result = pytester.runpytest_subprocess(
+        *plugin_args(), *FAST, "-k", "http.status", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1, deselected=29)
+    monkeypatch.setenv("SSE_URL", url(good) + "?from=env")
+    result = pytester.runpytest_subprocess(
+        *plugin_args(), *FAST, "-k", "http.status", "-p", "no:cacheprovider"
+    )
+    result.stdout.fnmatch_lines(["sse-conformance: *?from=env (profile ram-monitor)"])
+
+
+def test_a_fail_is_a_test_failure_with_reason_and_evidence(
+    pytester: pytest.Pytester, wrong_count: RunningServer
+) -> None:
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        *plugin_args(),
+        "--sse-url",
+        url(wrong_count),
+        *FAST,
+        f"--junitxml={junit}",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == 1
+    result.assert_outcomes(failed=2, passed=26, skipped=2)  # payload.count and payload.ram-format
+    out = result.stdout.str()
+    assert "payload.count FAIL (MUST)" in out
+    assert "reason: 21 of 22 events" in out
+    assert "evidence:" in out
+    assert "@1" in out  # a byte offset
+    assert "spec: https://html.spec.whatwg.org/" in out
+    assert "Traceback" not in out
+    tree = ET.parse(junit)
+    cases = {c.get("name"): c for c in tree.iter("testcase")}
+    assert len(cases) == 30
+    assert cases["payload.count"].find("failure") is not None
+    assert cases["http.status"].find("failure") is None
+    assert cases["payload.count"].get("classname") == "sse-conformance"
+
+
+def test_k_and_x_select_and_stop(pytester: pytest.Pytester, wrong_count: RunningServer) -> None:
+    result = pytester.runpytest_subprocess(
+        *plugin_args(),
+        "--sse-url",
+        url(wrong_count),
+        *FAST,
+        "-k",
+        "payload",
+        "-x",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(failed=1, passed=0)  # payload.count fails first, -x stops
+    assert result.ret == 1
+
+
+def test_a_warning_passes_and_shows_in_the_summary(
+    pytester: pytest.Pytester, no_cache_header: RunningServer
+) -> None:
+    result = pytester.runpytest_subprocess(
+        *plugin_args(), "--sse-url", url(no_cache_header), *FAST, "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=28, skipped=2, warnings=1)
+    result.stdout.fnmatch_lines(
+        ["*warnings summary*", "*SSEConformanceWarning: http.cache-control:*"]
+    )
+    assert result.ret == 0
+    strict = pytester.runpytest_subprocess(
+        *plugin_args(),
+        "--sse-url",
+        url(no_cache_header),
+        *FAST,
+        "--sse-strict",
+        "-p",
+        "no:cacheprovider",
+    )
+    strict.assert_outcomes(passed=27, failed=1, skipped=2)
+    strict.stdout.fnmatch_lines(["*http.cache-control WARN (SHOULD)*"])
+
+
+def test_sse_capture_fixture_for_a_teams_own_checks(
+    pytester: pytest.Pytester, good: RunningServer
+) -> None:
+    pytester.makepyfile(
+        test_team="""
+        import json
+
+        def test_every_sample_mentions_ram(sse_capture):
+            samples = [json.loads(e.data) for e in sse_capture.events[1:-1]]
+            assert samples and all("RAM usage" in s for s in samples)
+
+        def test_the_stream_took_under_a_minute(sse_capture):
+            assert sse_capture.status == 200
+            assert sse_capture.t_end < 60
+        """
+    )
+    # Only the team's tests: the capture still runs once, without the extra clients.
+    result = pytester.runpytest_subprocess(
+        *plugin_args(),
+        "--sse-url",
+        url(good),
+        *FAST,
+        "test_team.py",
+        "-k",
+        "team",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=2, deselected=30)
+
+
+def test_sse_capture_skips_without_a_url(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_team="def test_uses_it(sse_capture):\n    pass\n")
+    result = pytester.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*no SSE endpoint: give --sse-url*"])
+
+
+def test_bad_flags_are_usage_errors(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        *plugin_args(), "--sse-url", "ftp://x/", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*sse-conformance: the URL must start with http:// or https://*"])
+    result = pytester.runpytest_subprocess(
+        *plugin_args(),
+        "--sse-url",
+        "http://127.0.0.1:9/",
+        "--sse-profile",
+        "nope",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown profile 'nope'*"])
+    result = pytester.runpytest_subprocess(
+        *plugin_args(),
+        "--sse-url",
+        "http://127.0.0.1:9/",
+        "--sse-expect-count",
+        "many",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_unreachable_target_fails_each_item_in_one_line(pytester: pytest.Pytester) -> None:
+    port = free_port()
+    result = pytester.runpytest_subprocess(
+        *plugin_args(),
+        "--sse-url",
+        f"http://127.0.0.1:{port}/",
+        "-k",
+        "http",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([f"*cannot reach http://127.0.0.1:{port}/*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_launch_html_report_and_profile_file(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    port = free_port()
+    here = Path(__file__).resolve().parents[2]
+    server = tmp_path / "serve.py"
+    server.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(here)!r})\n"
+        "import uvicorn\n"
+        "from tests.integrations.upstreams import ram_stream_app\n"
+        f"uvicorn.run(ram_stream_app(interval={INTERVAL}, accel_header=True), host='127.0.0.1',"
+        " port=int(sys.argv[1]), log_level='info')\n"
+    )
+    profile = tmp_path / "mine.toml"
+    profile.write_text(f'extends = "ram-monitor"\nname = "mine"\ninterval = {INTERVAL}\n')
+    html = tmp_path / "report.html"
+    cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(server))} {{port}}"
+    result = pytester.runpytest_subprocess(
+        *plugin_args(),
+        "--sse-url",
+        f"http://127.0.0.1:{port}/api/stream",
+        "--sse-profile",
+        str(profile),
+        "--sse-launch",
+        cmd,
+        "--sse-close-grace",
+        "0.5",
+        "--sse-html-report",
+        str(html),
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=28, skipped=2)
+    result.stdout.fnmatch_lines(["sse-conformance: * (profile mine, launching *)"])
+    page = html.read_text()
+    assert "PASS: no check failed" in page
+    assert "Uvicorn running on" in page  # the launched server's output is in the report
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), 0.5).close()  # stopped after the session
