@@ -351,7 +351,7 @@ class Parser:
         bytes; returns the raw offset of the line after the last.
 
         Attribute access costs more than the work itself, so the block state lives in locals
-        here.  The common lines (blank, ``data:``, ``id:``, ``event:``) are interpreted inline by
+        here.  The common lines (blank, comment, ``data:``, ``id:``, ``event:``) are handled inline by
         the same rules as :meth:`_line` and :meth:`_dispatch` (tests compare both paths on
         every vector); every other line, and any line that needs an observation, is handed to
         those methods after the locals are written back.
@@ -367,19 +367,21 @@ class Parser:
         field_start = self._field_start
         field_line = self._field_line
         fields = self._block_fields
+        comments = self.comments
         dispatched = 0
+        new_object, set_type, set_data = _new_object, _SET_TYPE, _SET_DATA
+        set_last_event_id, set_offset, set_end = _SET_LAST_EVENT_ID, _SET_OFFSET, _SET_END
         for line in lines:
             n = len(line)
             if not n:
                 if values:  # a blank line after data: dispatch (see _dispatch for the spec)
                     last_id = id_buffer
-                    event = _make_event(
-                        event_type or "message",
-                        values[0] if len(values) == 1 else "\n".join(values),
-                        last_id,
-                        block_start,
-                        start + 1,
-                    )
+                    event = new_object(Event)  # _make_event, inlined
+                    set_type(event, event_type or "message")
+                    set_data(event, values[0] if len(values) == 1 else "\n".join(values))
+                    set_last_event_id(event, last_id)
+                    set_offset(event, block_start)
+                    set_end(event, start + 1)
                     values = []
                     event_type = ""
                     block_start = field_start = -1
@@ -392,10 +394,21 @@ class Parser:
                         on_event(event)
                     start += step
                     continue
+                if not fields:  # nothing to dispatch and nothing to report (comments at most)
+                    last_id = id_buffer
+                    block_start = field_start = -1
+                    start += step
+                    continue
             elif n <= threshold:
                 # first byte first: an int compare is cheaper than any slice or method call
                 text: str | None = None
                 first = line[0]
+                if first == 0x3A and line.isascii():  # ":" a comment, and valid UTF-8
+                    comments += 1
+                    if block_start < 0:
+                        block_start = start
+                    start += n + step
+                    continue
                 if first == 0x64:  # "d"
                     if line.startswith(b"data:"):
                         try:
@@ -438,6 +451,7 @@ class Parser:
             self._field_start = field_start
             self._field_line = field_line
             self._block_fields = fields
+            self.comments = comments
             if n > threshold:
                 line = self._check_long(line, start, n)
                 threshold = self._threshold
@@ -450,6 +464,7 @@ class Parser:
             field_start = self._field_start
             field_line = self._field_line
             fields = self._block_fields
+            comments = self.comments
             start += n + step
         self._data = values
         self._event_type = event_type
@@ -459,6 +474,7 @@ class Parser:
         self._field_start = field_start
         self._field_line = field_line
         self._block_fields = fields
+        self.comments = comments
         self.events_dispatched += dispatched
         return start
 
