@@ -1,16 +1,24 @@
 """``python -m reference`` / ``ram-monitor``: run the reference with uvicorn.
 
 uvicorn's graceful shutdown waits for every open response to finish, and an SSE stream may run for
-minutes; :class:`StreamingServer` first ends every stream (the hub wakes them, each finishes its
-response cleanly), then lets uvicorn shut down, with ``timeout_graceful_shutdown`` as a backstop
-for a client that no longer reads. SIGINT/SIGTERM therefore exit within about one second.
+minutes. :class:`StreamingServer` ends every stream as soon as the signal arrives (the hub wakes
+them, each finishes its response cleanly), then lets uvicorn shut down. Ending thousands of
+responses still costs a send and a close each; so the signal also arms an :class:`ExitWatchdog`
+thread that exits the process ``shutdown_timeout`` seconds after the signal whatever is left
+(the kernel then closes the remaining sockets). SIGINT/SIGTERM therefore exit within that bound.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
 import socket
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
 
 import uvicorn
 
@@ -18,17 +26,72 @@ from reference.app import create_app
 from reference.settings import ConfigError, Settings, parse_settings
 from reference.stream import StreamHub
 
+logger = logging.getLogger("reference.server")
+
+
+class ExitWatchdog:
+    """Exits the process ``limit`` seconds after :meth:`arm` unless the process is gone by then.
+
+    A daemon thread, because the event loop may be too busy ending streams to run a timer.
+    """
+
+    def __init__(
+        self, limit: float, hub: StreamHub, exit_process: Callable[[int], object] = os._exit
+    ) -> None:
+        self.limit = limit
+        self.hub = hub
+        self.exit_process = exit_process
+        self.code = 0
+        self.thread: threading.Thread | None = None
+        self._cancelled = threading.Event()
+
+    def arm(self, code: int) -> None:
+        if self.thread is not None:
+            return
+        self.code = code
+        self.thread = threading.Thread(
+            target=self._run, name="reference-exit-watchdog", daemon=True
+        )
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def _run(self) -> None:
+        if self._cancelled.wait(self.limit):
+            return
+        logger.warning(
+            "%d stream(s) still open %.1f s after the signal: exiting anyway",
+            self.hub.open_streams,
+            self.limit,
+        )
+        for handler in logging.getLogger().handlers + logging.getLogger("uvicorn").handlers:
+            handler.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.exit_process(self.code)
+
 
 class StreamingServer(uvicorn.Server):
-    """uvicorn.Server that ends the open SSE streams before its graceful shutdown."""
+    """uvicorn.Server that ends the open SSE streams as soon as it is asked to stop."""
 
-    def __init__(self, config: uvicorn.Config, hub: StreamHub) -> None:
+    def __init__(self, config: uvicorn.Config, hub: StreamHub, shutdown_timeout: float) -> None:
         super().__init__(config)
         self.hub = hub
+        self.watchdog = ExitWatchdog(shutdown_timeout, hub)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        # Runs in the main thread, which runs the loop: start ending streams now rather than at
+        # uvicorn's next 0.1 s poll, and bound the whole shutdown.
+        self.watchdog.arm(128 + sig)
+        with contextlib.suppress(RuntimeError):  # no loop yet: shutdown() will do it
+            asyncio.get_running_loop().call_soon_threadsafe(self.hub.shutdown)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.hub.shutdown()
         await super().shutdown(sockets)
+        self.watchdog.cancel()
 
 
 def create_server(settings: Settings) -> StreamingServer:
@@ -40,10 +103,10 @@ def create_server(settings: Settings) -> StreamingServer:
         port=settings.port,
         log_level=settings.log_level,
         access_log=settings.access_log,
-        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
+        timeout_graceful_shutdown=1,
         lifespan="on",
     )
-    return StreamingServer(config, app.state.hub)
+    return StreamingServer(config, app.state.hub, settings.shutdown_timeout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

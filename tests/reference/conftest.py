@@ -79,7 +79,7 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
         lifespan="on",
         timeout_graceful_shutdown=2,
     )
-    server = StreamingServer(config, app.state.hub)
+    server = StreamingServer(config, app.state.hub, shutdown_timeout=5.0)
     # Leave the test process's signal handlers alone.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve())

@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Message
 
+from reference.__main__ import ExitWatchdog
 from tests.reference.conftest import AppFactory, serve
 from tests.reference.test_wire import expected_run
 from tests.support import server_process
@@ -198,7 +199,7 @@ async def test_signal_with_open_streams_exits_within_2_s(sig: signal.Signals) ->
         "warning",
     ]
     with server_process(argv) as server:
-        streams = await _open_streams(server.port, 200)
+        streams = await _open_streams(server.port, 500)
         started = time.monotonic()
         server.process.send_signal(sig)
         await asyncio.to_thread(_wait_for_exit, server.process, 5.0)
@@ -210,3 +211,21 @@ async def test_signal_with_open_streams_exits_within_2_s(sig: signal.Signals) ->
             rest = await asyncio.wait_for(reader.read(), 5)
             assert rest.endswith(b"\n\n\r\n0\r\n\r\n")
             writer.close()
+
+
+async def test_exit_watchdog_exits_at_its_limit_unless_cancelled(build: AppFactory) -> None:
+    hub = build().app.state.hub
+    exits: list[int] = []
+    fired = ExitWatchdog(0.05, hub, exit_process=exits.append)
+    fired.arm(143)
+    fired.arm(130)  # armed once: the first signal's code is kept
+    assert fired.thread is not None
+    await asyncio.to_thread(fired.thread.join, 5)
+    assert exits == [143]
+
+    cancelled = ExitWatchdog(0.2, hub, exit_process=exits.append)
+    cancelled.arm(143)
+    cancelled.cancel()
+    assert cancelled.thread is not None
+    await asyncio.to_thread(cancelled.thread.join, 5)
+    assert exits == [143]
