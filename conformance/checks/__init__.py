@@ -59,9 +59,16 @@ def _load_all() -> None:
     _loaded = True
 
 
+def _rank(spec: CheckSpec) -> tuple[int, str]:
+    module = spec.fn.__module__.rsplit(".", 1)[-1]
+    return (_ORDER.index(module) if module in _ORDER else len(_ORDER), module)
+
+
 def all_checks() -> list[CheckSpec]:
+    """The catalogue in a stable order (http, framing, payload, stream, browser, then extensions),
+    whatever order the modules happened to be imported in."""
     _load_all()
-    return list(REGISTRY.values())
+    return sorted(REGISTRY.values(), key=_rank)  # stable: registration order within a module
 
 
 def get(check_id: str) -> CheckSpec:
