@@ -195,6 +195,18 @@ class Parser:
         """Bytes held for a line not yet terminated: never more than max_line_bytes + 2."""
         return len(self._buf) + len(self._head)
 
+    @property
+    def pending(self) -> bool:
+        """Would ending the stream now discard something (an event being built, a field line
+        not yet terminated)?  What close() reports as TRAILING_PARTIAL; comments don't count."""
+        return bool(self._data) or self._block_fields > 0 or self._partial_line()
+
+    def _partial_line(self) -> bool:
+        if self._frag_total > 0:
+            return not self._buf.startswith(b":")
+        # a line held back while it might still start with a BOM ("\xef", "\xef\xbb")
+        return bool(self._head)
+
     def feed(self, data: bytes) -> list[Event]:
         """Parse more bytes; return the events dispatched by them, in order."""
         if self.closed:
@@ -267,7 +279,7 @@ class Parser:
         # "Once the end of the file is reached, any pending data must be discarded. (If the
         # file ends in the middle of an event, before the final empty line, the incomplete
         # event is not dispatched.)"
-        partial = self._frag_total > 0 and not self._buf.startswith(b":")
+        partial = self._partial_line()
         pending = bool(self._data) or self._block_fields > 0
         if pending or partial:
             if pending:

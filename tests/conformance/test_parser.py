@@ -364,3 +364,18 @@ def test_bytearray_and_memoryview_input() -> None:
         events = parser.feed(chunk)  # type: ignore[arg-type]
         assert [e.data for e in events] == ["a"]
         assert isinstance(parser.observations[0].excerpt, bytes)
+
+
+def test_pending_says_what_close_would_discard() -> None:
+    parser = Parser()
+    assert not parser.pending
+    parser.feed(b"\xef")
+    assert parser.pending  # one byte, not yet known to be a BOM: content so far
+    parser.feed(b"\xbb\xbf: comment")
+    assert not parser.pending  # an unterminated comment loses nothing
+    parser.feed(b"\ndata: a\n")
+    assert parser.pending
+    parser.feed(b"\n")
+    assert not parser.pending
+    parser.feed(b"id: 3")
+    assert parser.pending

@@ -250,6 +250,12 @@ SPEC: list[Vector] = [
         frozenset({K.NO_COLON, K.TRAILING_PARTIAL}),
     ),
     Vector(
+        "spec-event-types",
+        "WHATWG 'Authoring notes' example: add/remove events go to their own listeners",
+        b"event: add\ndata: 73857293\n\nevent: remove\ndata: 2153\n\nevent: add\ndata: 113411\n\n",
+        (msg("73857293", type_="add"), msg("2153", type_="remove"), msg("113411", type_="add")),
+    ),
+    Vector(
         "spec-space-after-colon",
         "WHATWG example: 'data:test' and 'data: test' are the same",
         b"data:test\n\ndata: test\n\n",
