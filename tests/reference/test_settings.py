@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,20 @@ def test_help_lists_flags_and_variables() -> None:
     for flag in ("--host", "--port", "--interval", "--samples", "--max-streams", "--send-timeout"):
         assert flag in result.stdout
     assert "RAM_MONITOR_" in result.stdout
+
+
+def test_port_in_use_is_one_error_line_and_exit_3() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "reference", "--port", str(port), "--log-level", "warning"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=ROOT,
+        )
+    assert result.returncode == 3  # uvicorn's startup-failure code
+    assert "address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
