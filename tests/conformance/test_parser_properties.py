@@ -42,7 +42,16 @@ TOKENS = [
 ]
 
 sse_like = st.lists(st.sampled_from(TOKENS), max_size=60).map(b"".join)
-streams = st.one_of(sse_like, st.binary(max_size=200))
+# Real servers use one line-ending style throughout: those streams take the split fast paths.
+line_content = st.lists(
+    st.sampled_from([t for t in TOKENS if b"\r" not in t and b"\n" not in t]), max_size=6
+).map(b"".join)
+one_style = st.builds(
+    lambda lines, ending: b"".join(line + ending for line in lines),
+    st.lists(st.one_of(line_content, st.just(b"")), max_size=20),
+    st.sampled_from([b"\n", b"\r\n", b"\r"]),
+)
+streams = st.one_of(sse_like, one_style, st.binary(max_size=200))
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
