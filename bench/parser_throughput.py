@@ -4,11 +4,13 @@ Why: the suite parses every byte a server sends while it measures timing, so the
 not be the bottleneck, and exactness must not cost more than a popular (inexact) decoder.
 
 The stream looks like the reference's: ``id: N`` then ``data: "<JSON string>"`` then a blank
-line, LF only (``--endings crlf|cr`` for the other styles).  Both sides get the same 64 KiB chunks.  httpx-sse runs exactly as its
-``EventSource.iter_sse()`` does: httpx's incremental UTF-8 text decoding (errors="replace"),
-then ``SSELineDecoder``, then ``line.rstrip("\\n")`` and ``SSEDecoder.decode`` per line.
+line, LF only (``--endings crlf|cr`` for the other styles).  Both sides get the same 64 KiB
+chunks.  httpx-sse runs exactly as its ``EventSource.iter_sse()`` does: httpx's incremental
+UTF-8 text decoding (errors="replace"), then ``SSELineDecoder``, then ``line.rstrip("\\n")``
+and ``SSEDecoder.decode`` per line.  Times are CPU time of this process (the machine may be
+shared), best of ``--rounds`` runs taken in turns.
 
-    python -m bench.parser_throughput [--mb 100] [--chunk 65536] [--rounds 3]
+    python -m bench.parser_throughput [--mb 100] [--chunk 65536] [--rounds 3] [--endings lf]
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def typical_stream(megabytes: float, ending: bytes = b"\n") -> tuple[bytes, int]
         used = 23.54 * pct / 100
         second = n % 60
         minute = n // 60 % 60
-        text = f"2026-11-25 17:{minute:02d}:{second:02d} - RAM usage: {pct:.1f}% ({used:.2f}GB / 23.54GB)"
+        stamp = f"2026-11-25 17:{minute:02d}:{second:02d}"
+        text = f"{stamp} - RAM usage: {pct:.1f}% ({used:.2f}GB / 23.54GB)"
         block = f'id: {n}\ndata: "{text}"\n\n'.encode().replace(b"\n", ending)
         parts.append(block)
         size += len(block)
@@ -147,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ours, theirs = best_of_interleaved((run_ours, run_httpx_sse), chunks, args.rounds)
     for result in (ours, theirs):
         print(
-            f"{result.name:22s} {size_mb / result.seconds:8.1f} MB/s  {result.seconds:7.2f} s  {result.events} events"
+            f"{result.name:22s} {size_mb / result.seconds:8.1f} MB/s  "
+            f"{result.seconds:7.2f} s CPU  {result.events} events"
         )
     print(f"ratio (ours / httpx-sse throughput): {theirs.seconds / ours.seconds:.2f}x")
     agree = (

@@ -363,10 +363,10 @@ class Parser:
         bytes; returns the raw offset of the line after the last.
 
         Attribute access costs more than the work itself, so the block state lives in locals
-        here.  The common lines (blank, comment, ``data:``, ``id:``, ``event:``) are handled inline by
-        the same rules as :meth:`_line` and :meth:`_dispatch` (tests compare both paths on
-        every vector); every other line, and any line that needs an observation, is handed to
-        those methods after the locals are written back.
+        here.  The common lines (blank, comment, ``data:``, ``id:``, ``event:``) are handled
+        inline by the same rules as :meth:`_line` and :meth:`_dispatch` (tests compare both
+        paths on every vector and on generated streams); every other line, and any line that
+        needs an observation, is handed to those methods after the locals are written back.
         """
         out = self._out
         on_event = self.on_event

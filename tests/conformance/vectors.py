@@ -236,7 +236,10 @@ SPEC: list[Vector] = [
     Vector(
         "spec-four-blocks",
         "WHATWG 'Interpreting an event stream' example: comment, id, bare id resets, two spaces",
-        b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n",
+        b": test stream\n\n"
+        b"data: first event\nid: 1\n\n"
+        b"data:second event\nid\n\n"
+        b"data:  third event\n\n",
         (msg("first event", "1"), msg("second event", ""), msg(" third event", "")),
         frozenset({K.NO_COLON}),
         comments=1,
