@@ -9,11 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conformance.models import Report, Verdict
+from conformance.profiles import load_profile
+from conformance.runner import run_suite_sync
 from tests.integrations.nginx import LOCATION_BUFFERED, LOCATION_SSE, find_nginx, nginx_proxy
 from tests.integrations.upstreams import ram_stream_app
-from tests.support import RunningServer, uvicorn_thread
+from tests.support import RunningServer, server_process, uvicorn_thread
 
 INTERVAL = 0.08  # 21 gaps: a ~1.7 s stream
+MAIN_ONLY = ("stream.concurrent", "stream.disconnect")
 pytestmark = pytest.mark.skipif(
     find_nginx() is None, reason="nginx is not installed (Debian: apt-get install nginx)"
 )
@@ -90,3 +94,49 @@ def test_proxy_buffering_alone_does_not_hold_events_back(
         proxied = event_arrivals(proxy.base_url + "/api/stream")
     assert len(proxied) == 22
     assert spread(proxied) > 21 * INTERVAL * 0.8
+
+
+# --- the suite itself, through the proxy -------------------------------------------------
+
+
+def judged(url: str, *, interval: float, **kwargs: object) -> Report:
+    profile = load_profile("ram-monitor").replace(interval=interval, close_grace=0.5)
+    return run_suite_sync(url, profile, **kwargs)  # type: ignore[arg-type]
+
+
+def fails(report: Report) -> dict[str, str]:
+    return {r.check_id: r.reason for r in report.results if r.verdict is Verdict.FAIL}
+
+
+def test_suite_fails_stream_incremental_through_the_proxy_only(
+    bare_upstream: RunningServer, tmp_path: Path
+) -> None:
+    direct = judged(bare_upstream.base_url + "/api/stream", interval=INTERVAL, skip=MAIN_ONLY)
+    assert fails(direct) == {}
+    with nginx_proxy(bare_upstream.port, tmp_path, location=LOCATION_BUFFERED) as proxy:
+        proxied = judged(proxy.base_url + "/api/stream", interval=INTERVAL, skip=MAIN_ONLY)
+    assert set(fails(proxied)) == {"stream.incremental"}, fails(proxied)
+    result = proxied.result("stream.incremental")
+    assert "buffered" in result.reason
+    assert result.evidence
+    assert result.evidence[0].t is not None
+    assert result.evidence[0].t > 21 * INTERVAL * 0.8  # the burst came at the end
+    # compression is reported too, as the warning it is
+    assert proxied.result("http.content-encoding").verdict is Verdict.WARN
+
+
+def test_reference_passes_through_the_buffering_proxy(tmp_path: Path) -> None:
+    interval = 0.05
+    with (
+        server_process(["-m", "reference", "--interval", str(interval)]) as reference,
+        nginx_proxy(reference.port, tmp_path, location=LOCATION_BUFFERED) as proxy,
+    ):
+        with httpx.stream("GET", reference.base_url + "/api/stream", timeout=10) as direct:
+            opt_out = direct.headers.get("x-accel-buffering")
+        report = judged(proxy.base_url + "/api/stream", interval=interval)
+    assert opt_out == "no"  # what makes the difference (nginx consumes it: clients never see it)
+    assert report.capture.header("x-accel-buffering") is None
+    assert fails(report) == {}, fails(report)
+    assert report.result("stream.incremental").verdict is Verdict.PASS
+    assert report.result("stream.concurrent").verdict is Verdict.PASS
+    assert report.exit_code() == 0
