@@ -230,6 +230,13 @@ async def _send(
             await asyncio.wait({task}, timeout=1.0)
 
 
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups, for a one-line message."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def warm_up() -> None:
     """Pay httpx's one-time costs (imports, TLS context) before any stream is timed."""
     httpx.AsyncClient(verify=_ssl_context(), trust_env=False)
@@ -303,7 +310,7 @@ async def capture(
             http_request = client.build_request(
                 request.method, request.url, headers=request.wire_headers(), content=request.body
             )
-        except (httpx.HTTPError, ValueError, TypeError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, TypeError) as exc:
             end(EndReason.CONNECT_ERROR, f"bad request: {exc}")
             return cap
         try:
@@ -325,6 +332,14 @@ async def capture(
             return cap
         except httpx.HTTPError as exc:
             end(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}")
+            cap.t_end = now()
+            return cap
+        except Exception as exc:  # below httpx (sockets, DNS, TLS): still one line, no traceback
+            leaf = _leaf(exc)
+            end(
+                EndReason.CONNECT_ERROR,
+                f"cannot connect to {request.url}: {type(leaf).__name__}: {leaf}",
+            )
             cap.t_end = now()
             return cap
 
@@ -444,7 +459,7 @@ async def _read_body(
             }
             end(binding, messages[binding])
             return
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError, ValueError) as exc:
             end(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}")
             return
         if not data:

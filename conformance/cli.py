@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
+import httpx
+
 from conformance import checks
 from conformance.capture import parse_header_args
 from conformance.models import Report
@@ -212,6 +214,14 @@ def _check_url(url: str | None) -> str:
         raise UsageError("a URL is required (or --list-checks)")
     if not url.lower().startswith(("http://", "https://")):
         raise UsageError(f"the URL must start with http:// or https://: {url!r}")
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise UsageError(f"invalid URL {url!r}: {exc}") from None
+    if not parsed.host:
+        raise UsageError(f"the URL has no host: {url!r}")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise UsageError(f"the URL's port is out of range: {url!r}")
     return url
 
 

@@ -212,3 +212,9 @@ async def test_request_shape_redirect_and_gzip() -> None:
     assert [e.data for e in cap.events] == ["zipped"]
     assert cap.raw_bytes == len(body)
     assert cap.decoded_bytes == len(b"data: zipped\n\n")
+
+
+async def test_errors_below_httpx_become_an_end_reason() -> None:
+    cap = await capture(CaptureRequest("http://127.0.0.1:99999/"), FAST)
+    assert cap.end_reason is EndReason.CONNECT_ERROR
+    assert "port must be" in cap.end_message

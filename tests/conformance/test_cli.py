@@ -136,6 +136,9 @@ def test_progress_line_on_request(base: str) -> None:
     [
         (["--bogus-flag"], "unrecognized arguments"),
         (["ftp://example.com/x"], "must start with http://"),
+        (["http://"], "has no host"),
+        (["http://127.0.0.1:99999/"], "port is out of range"),
+        (["http://[::1/"], "invalid URL"),
         ([], "a URL is required"),
         (["http://127.0.0.1:9/x", "--profile", "nope"], "unknown profile 'nope'"),
         (["http://127.0.0.1:9/x", "--profile", "/nonexistent/p.toml"], "cannot read profile"),
