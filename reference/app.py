@@ -110,6 +110,7 @@ def create_app(
 
     def stream_response(last_event_id: str | None) -> Response:
         """Decide what a GET /api/stream gets: the stream, 204, 400 or 503."""
+        hub.counters.requests += 1
         first_id = 0
         # An empty Last-Event-ID means "no id" (EventSource never sends one; treat it as absent).
         if last_event_id is not None and last_event_id.strip() != "":
@@ -159,6 +160,7 @@ def create_app(
             "status": "shutting_down" if hub.closing else "ok",
             "open_streams": hub.open_streams,
             "max_streams": settings.max_streams,
+            "stream_requests": counters.requests,
             "streams_started": counters.started,
             "streams_completed": counters.completed,
             "streams_disconnected": counters.disconnected,

@@ -44,6 +44,9 @@ logger = logging.getLogger("reference.stream")
 class StreamCounters:
     """Lifetime counts shown by /healthz (how streams ended, and how many were refused)."""
 
+    # Every GET /api/stream, whatever its answer (200, 204, 400, 503): lets a test prove that a
+    # browser did not reconnect after the sentinel.
+    requests: int = 0
     started: int = 0
     completed: int = 0
     disconnected: int = 0

@@ -111,6 +111,7 @@ async def test_last_event_id_of_the_sentinel_gets_204(build: AppFactory) -> None
     assert response.status_code == 204
     assert response.content == b""
     assert health["streams_started"] == 0
+    assert health["stream_requests"] == 1
 
 
 @pytest.mark.parametrize(
