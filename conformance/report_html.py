@@ -120,6 +120,7 @@ def render_html(report: Report, *, launch_output: str | None = None, strict: boo
 def write_html_report(
     report: Report, path: str | Path, *, launch_output: str | None = None, strict: bool = False
 ) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(
         render_html(report, launch_output=launch_output, strict=strict), encoding="utf-8"
     )
@@ -447,9 +448,23 @@ def _launch_section(output: str) -> str:
     )
 
 
+SECRET_HEADER_WORDS = ("auth", "cookie", "token", "key", "secret", "session", "password")
+
+
+def redact_headers(headers: Iterable[Sequence[str]]) -> list[tuple[str, str]]:
+    """Request headers as shown in a report: credentials replaced (reports become CI artifacts)."""
+    out = []
+    for name, value in headers:
+        secret = any(word in name.lower() for word in SECRET_HEADER_WORDS)
+        out.append((name, f"<redacted, {len(value)} chars>" if secret else value))
+    return out
+
+
 def _profile_section(report: Report) -> str:
+    summary = report.profile.summary()
+    summary["headers"] = redact_headers(report.profile.headers)
     rows = "".join(
         f"<tr><th style='width:220px' class='mono'>{_e(k)}</th><td class='mono'>{_e(v)}</td></tr>"
-        for k, v in report.profile.summary().items()
+        for k, v in summary.items()
     )
     return f"<h2>Profile</h2><details><summary>effective settings</summary><table><tbody>{rows}</tbody></table></details>"

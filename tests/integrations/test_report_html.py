@@ -173,3 +173,22 @@ def test_other_clients_and_launch_output(tmp_path: Path) -> None:
     assert "concurrent client 2: 10 events" in page
     assert "Uvicorn running on" in page
     assert "ram-monitor" in page
+
+
+def test_request_credentials_are_redacted(tmp_path: Path) -> None:
+    profile = Profile(
+        name="openai-chat",
+        headers=(
+            ("Authorization", "Bearer sk-secret-123"),
+            ("X-Api-Key", "k-456"),
+            ("Accept-Language", "en"),
+        ),
+    )
+    report = report_of(capture_of(steady()), [result("http.status", Verdict.PASS)], profile=profile)
+    out = tmp_path / "nested" / "dir" / "report.html"
+    write_html_report(report, out)  # parent directories are created
+    page = out.read_text(encoding="utf-8")
+    assert "sk-secret-123" not in page
+    assert "k-456" not in page
+    assert "redacted, 20 chars" in page
+    assert "Accept-Language" in page
