@@ -74,3 +74,26 @@ def conformance(session: nox.Session) -> None:
     launch = f"{python} -m reference --host 127.0.0.1 --port {port} --interval 0.05"
     url = f"http://127.0.0.1:{port}/api/stream"
     session.run("sse-conformance", url, "--launch", launch, "--interval", "0.05", *args)
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """Browser tests in Chromium, in their own pytest process (flags after -- go to pytest).
+
+    With no --base-url they start the reference themselves; `-- --base-url URL` drives any deployment.
+    """
+    session.install("-e", ".[e2e]")
+    install_vue(session)
+    session.run(
+        "pytest",
+        "-c",
+        "e2e/pytest.ini",
+        "e2e",
+        "--screenshot",
+        "only-on-failure",
+        "--tracing",
+        "retain-on-failure",
+        "--output",
+        "test-results/e2e",
+        *session.posargs,
+    )

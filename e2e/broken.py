@@ -2,8 +2,9 @@
 
 A test suite that passes is only evidence if it would fail on a broken page. Each mutant here
 breaks one behaviour the issue asks for; ``--broken-page NAME`` (or ``E2E_BROKEN_PAGE=NAME``) runs
-the whole suite against it, and ``test_broken_pages.py`` asserts that the tests named in
-``expected_failures`` fail (and others still pass) for each one.
+the whole suite against it, and ``test_broken_pages.py`` runs the tests named in
+``expected_failures`` against each one and asserts that each fails, with the words given (the
+right test, for the right reason).
 
 Two mechanisms, so both a change in the page's code and a change in its environment are covered:
 
@@ -32,7 +33,8 @@ class TextEdit:
 class Mutant:
     name: str
     description: str
-    expected_failures: tuple[str, ...]  # test function names that must fail against it
+    # (test function, words of its failure message): the test that must fail, and why.
+    expected_failures: tuple[tuple[str, str], ...]
     script: str | None = None
     edit: TextEdit | None = None
 
@@ -45,9 +47,12 @@ NEVER_CLOSE = Mutant(
     name="never-close",
     description="EventSource.close() does nothing: the page never closes its connection",
     expected_failures=(
-        "test_no_reconnect_after_completion",
-        "test_stop_mid_stream_closes_the_stream",
-        "test_server_death_shows_error_without_reconnect_storm",
+        ("test_no_reconnect_after_completion", "the browser asked for the stream again"),
+        ("test_stop_mid_stream_closes_the_stream", "read to its end, not cancelled"),
+        (
+            "test_server_death_shows_error_without_reconnect_storm",
+            "reconnected after the server died",
+        ),
     ),
     script="EventSource.prototype.close = function () {};",
 )
@@ -55,13 +60,7 @@ NEVER_CLOSE = Mutant(
 IGNORE_SENTINEL = Mutant(
     name="ignore-sentinel",
     description="the page never sees the sentinel message (so never completes on it)",
-    expected_failures=(
-        "test_full_run",
-        "test_no_reconnect_after_completion",
-        "test_start_again_clears_the_log",
-        "test_lines_arrive_progressively",
-        "test_keyboard_only_run",
-    ),
+    expected_failures=(("test_full_run", "not completed"),),
     # A listener added in the constructor runs before the page's own ``onmessage`` (listeners run
     # in the order they were added), so stopping propagation there hides the sentinel from it.
     script="""
@@ -81,7 +80,31 @@ IGNORE_SENTINEL = Mutant(
 """,
 )
 
-MUTANTS: dict[str, Mutant] = {m.name: m for m in (NEVER_CLOSE, IGNORE_SENTINEL)}
+SENTINEL_KEEPS_OPEN = Mutant(
+    name="sentinel-keeps-open",
+    description="static/app.js with the close() on the sentinel removed (the demo's classic bug)",
+    expected_failures=(("test_full_run", "not completed"),),
+    edit=TextEdit(
+        file="app.js",
+        old='this.closeSource();\n        this.status = "completed";',
+        new='this.status = "completed";',
+    ),
+)
+
+STOP_KEEPS_STREAMING = Mutant(
+    name="stop-keeps-streaming",
+    description="static/app.js whose Stop button changes the status but leaves the stream open",
+    expected_failures=(("test_stop_mid_stream_closes_the_stream", "the page went on after Stop"),),
+    edit=TextEdit(
+        file="app.js",
+        old='this.closeSource();\n      this.status = "stopped";',
+        new='this.status = "stopped";',
+    ),
+)
+
+MUTANTS: dict[str, Mutant] = {
+    m.name: m for m in (NEVER_CLOSE, IGNORE_SENTINEL, SENTINEL_KEEPS_OPEN, STOP_KEEPS_STREAMING)
+}
 
 
 def get_mutant(name: str) -> Mutant:

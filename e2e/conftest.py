@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--static-dir",
         default=None,
         help="serve this folder as the page instead of static/ (own reference server only)",
+    )
+    group.addoption(
+        "--all-mutants",
+        action="store_true",
+        help="prove the tests fail on every broken page of e2e/broken.py, not just one (slow)",
     )
     group.addoption(
         "--broken-page",
@@ -205,6 +211,7 @@ class BrowserWatch:
     """Everything the browser reported while a test ran: console errors, failures, requests."""
 
     def __init__(self, page: Page) -> None:
+        self._page = page
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         self.failed_requests: list[str] = []
@@ -215,10 +222,10 @@ class BrowserWatch:
             lambda m: self.console_errors.append(m.text) if m.type == "error" else None,
         )
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        page.on(
-            "requestfailed",
-            lambda r: self.failed_requests.append(f"{r.method} {r.url}: {r.failure}"),
-        )
+        self.aborted: list[Request] = []
+        self.finished: list[Request] = []
+        page.on("requestfailed", self._failed)
+        page.on("requestfinished", lambda r: self.finished.append(r))
         page.on(
             "response",
             lambda r: (
@@ -226,6 +233,19 @@ class BrowserWatch:
             ),
         )
         page.on("request", lambda r: self.requests.append(r))
+
+    def _failed(self, request: Request) -> None:
+        self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
+        self.aborted.append(request)
+
+    def wait_until(self, condition: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+        """Let the browser's events come in (they arrive only inside Playwright calls)."""
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            if time.monotonic() >= deadline:
+                return False
+            self._page.wait_for_timeout(50)
+        return True
 
     def stream_requests(self) -> list[Request]:
         return [r for r in self.requests if r.url.split("?")[0].endswith("/api/stream")]

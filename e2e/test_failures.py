@@ -32,27 +32,35 @@ def test_stop_mid_stream_closes_the_stream(
     expect(ui.lines.nth(2)).to_be_visible()
     ui.stop.click()
     expect(ui.status).to_have_attribute("data-status", "stopped")
-    expect(ui.status).to_have_text(re.compile("stop", re.IGNORECASE))
-    expect(ui.start).to_be_enabled()
-    expect(ui.stop).to_be_disabled()
     shown = ui.lines.count()
     assert shown < config.total_messages, "the run ended before Stop was pressed"
 
+    # Nothing changes after Stop: no line, no status, during several intervals.
+    ui.page.wait_for_timeout(max(1.0, 4 * config.interval) * 1000)
+    timeline = ui.timeline()
+    stopped_at = next(i for i, snap in enumerate(timeline) if snap.status == "stopped")
+    after = {(snap.status, snap.lines) for snap in timeline[stopped_at:]}
+    assert after == {("stopped", shown)}, f"the page went on after Stop: {sorted(after)}"
+    expect(ui.status).to_have_text(re.compile("stop", re.IGNORECASE))
+    expect(ui.start).to_be_enabled()
+    expect(ui.stop).to_be_disabled()
+
+    # The browser's side of the closing: the stream's request is cancelled, not read to its end.
+    streams = watch.stream_requests()
+    assert len(streams) == 1
+    assert watch.wait_until(lambda: streams[0] in watch.aborted or streams[0] in watch.finished)
+    assert streams[0] in watch.aborted, "the stream's request was read to its end, not cancelled"
+
     if target.traffic is not None:
         # The server sees the browser hang up, and its stream stops working.
-        streams = target.traffic.wait_for(
+        exchanges = target.traffic.wait_for(
             lambda s: len(s) == 1 and s[0].ended is not None, timeout=5
         )
-        assert len(streams) == 1
-        assert streams[0].ended is not None, "the stream is still open"
-        assert not streams[0].completed, "the stream ran to its end: Stop did not close it"
+        assert len(exchanges) == 1
+        assert exchanges[0].ended is not None, "the server's stream is still open"
+        assert not exchanges[0].completed, "the server sent the whole run: Stop did not close it"
         health = httpx.get(f"{target.base_url}/healthz", timeout=5).json()
         assert health["open_streams"] == 0, health
-
-    ui.page.wait_for_timeout(max(1.0, 4 * config.interval) * 1000)
-    assert ui.lines.count() == shown, "lines kept arriving after Stop"
-    expect(ui.status).to_have_attribute("data-status", "stopped")
-    assert len(watch.stream_requests()) == 1
 
 
 @pytest.mark.owned_server
@@ -102,7 +110,7 @@ def test_not_json_message_shows_error_and_run_continues(
         ui = MonitorPage(page)
         ui.open(served.base_url + "/")
         ui.start.click()
-        assert ui.wait_for_run_end(15) == "completed"
+        ui.expect_completed(15)
 
         expected_error = f"Invalid message (not JSON): {NOT_JSON_PAYLOAD}"
         expect(ui.error_lines).to_have_count(1)

@@ -80,7 +80,7 @@ def test_keyboard_only_run(monitor: MonitorPage, target: Target) -> None:
     config = target.config
     focus_by_tab(monitor, "Start Monitoring RAM")
     monitor.page.keyboard.press("Enter")
-    assert monitor.wait_for_run_end(config.run_seconds) == "completed"
+    monitor.expect_completed(config.run_seconds)
     expect(monitor.lines).to_have_count(config.total_messages)
 
     # Again, with Space this time: focus may have left the button while it was disabled.

@@ -31,7 +31,7 @@ def test_full_run(monitor: MonitorPage, target: Target, output_path: str) -> Non
         # Our reference at its defaults: the 22 messages, 20 of them samples.
         assert (config.samples, config.total_messages) == (20, 22)
     monitor.start.click()
-    assert monitor.wait_for_run_end(config.run_seconds) == "completed"
+    monitor.expect_completed(config.run_seconds)
     expect(monitor.status).to_have_text(re.compile("complete", re.IGNORECASE))
     expect(monitor.lines).to_have_count(config.total_messages)
     assert_well_formed_run(monitor.line_texts(), target)
@@ -88,11 +88,11 @@ def test_start_again_clears_the_log(
 ) -> None:
     config = target.config
     monitor.start.click()
-    assert monitor.wait_for_run_end(config.run_seconds) == "completed"
+    monitor.expect_completed(config.run_seconds)
     first_run_end = len(monitor.timeline())
 
     monitor.start.click()
-    assert monitor.wait_for_run_end(config.run_seconds) == "completed"
+    monitor.expect_completed(config.run_seconds)
     second_run = monitor.timeline()[first_run_end:]
     assert second_run
     assert second_run[-1].status == "completed"
@@ -125,7 +125,7 @@ def test_lines_arrive_progressively(
     expect(ui.start).to_be_disabled()
     expect(ui.stop).to_be_enabled()
 
-    assert ui.wait_for_run_end(config.run_seconds) == "completed"
+    ui.expect_completed(config.run_seconds)
     expect(ui.lines).to_have_count(config.total_messages)
     expect(ui.points).to_have_count(config.samples)
     timeline = ui.timeline()

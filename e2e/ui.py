@@ -135,6 +135,11 @@ class MonitorPage:
         self.page.wait_for_selector(ends, timeout=timeout_s * 1000)
         return str(self.status.get_attribute("data-status"))
 
+    def expect_completed(self, timeout_s: float) -> None:
+        status = self.wait_for_run_end(timeout_s)
+        text = (self.status.text_content() or "").strip()
+        assert status == "completed", f"the run ended as {status!r} ({text!r}), not completed"
+
     def line_texts(self) -> list[str]:
         return [text.strip() for text in self.lines.all_text_contents()]
 
