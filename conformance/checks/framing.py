@@ -6,6 +6,8 @@ observations into verdicts with the byte offsets it recorded.
 
 from __future__ import annotations
 
+import re
+
 from conformance.capture import EndReason
 from conformance.checks import SPEC_INTERPRETING, SPEC_PARSING, check
 from conformance.checks.context import (
@@ -192,8 +194,13 @@ def line_length(ctx: CheckContext) -> Outcome:
             observation_evidence(cut[0]),
         )
     if cap.longest_line > ctx.profile.max_line_warn:
+        # rare, so a scan is fine: the first line over the threshold, for the evidence
+        found = re.search(rb"[^\r\n]{%d,}" % (ctx.profile.max_line_warn + 1), cap.body)
+        evidence = [body_evidence(cap, found.start())] if found else []
         return problem(
-            f"a line of {cap.longest_line} bytes (over {ctx.profile.max_line_warn}): clients hold it whole in memory"
+            f"a line of {cap.longest_line} bytes (over {ctx.profile.max_line_warn}): "
+            "clients hold it whole in memory",
+            *evidence,
         )
     if cap.end_reason in (EndReason.MAX_BYTES,) and not cap.events:
         return problem("max-bytes reached without a single event: one endless line?")

@@ -197,10 +197,11 @@ def test_framing_line_endings_mixed() -> None:
 
 def test_framing_line_length() -> None:
     long = b"data: " + b"x" * 300 + b"\n\n"
-    cap, profile = make(long, profile=make(b"")[1].replace(max_line_warn=100))
+    cap, profile = make(b"data: ok\n\n" + long, profile=make(b"")[1].replace(max_line_warn=100))
     result = run_check("framing.line-length", cap, profile)
     assert result.verdict is WARN
     assert "306 bytes" in result.reason
+    assert result.evidence[0].offset == 10
     cut_profile = make(b"")[1].replace(max_line_bytes=64)
     cap, profile = make(b"data: ok\n\n" + long + b"data: after\n\n", profile=cut_profile)
     result = run_check("framing.line-length", cap, profile)
