@@ -156,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--json-report", metavar="FILE")
     sel.add_argument("--junit-xml", metavar="FILE")
     sel.add_argument("--html-report", metavar="FILE")
+    sel.add_argument(
+        "--save-body",
+        metavar="FILE",
+        help="write the captured body (decoded bytes): replay with decode",
+    )
     sel.add_argument("--progress", action="store_true", help="progress line even when not a TTY")
     sel.add_argument("--no-color", action="store_true")
     launch = p.add_argument_group("launch the server under test")
@@ -249,6 +254,10 @@ class ProgressLine:
 
 
 def _write_reports(report: Report, args: argparse.Namespace, launch_output: str | None) -> None:
+    if args.save_body:
+        with open(args.save_body, "wb") as fh:
+            for chunk in report.capture.chunks:
+                fh.write(chunk.data)
     if args.json_report:
         from conformance.report_json import write_json
 
@@ -297,7 +306,10 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         raise UsageError(f"cannot reach {url}: {report.capture.end_message}")
     color = not args.no_color and out.isatty() and "NO_COLOR" not in os.environ
     out.write(render_report(report, color=color, strict=args.strict) + "\n")
-    _write_reports(report, args, launch_output)
+    try:
+        _write_reports(report, args, launch_output)
+    except OSError as exc:
+        raise UsageError(f"cannot write a report: {exc.filename}: {exc.strerror or exc}") from None
     return report.exit_code(args.strict)
 
 

@@ -269,3 +269,25 @@ def test_profile_from_args_merges_flags_into_the_profile() -> None:
     assert [v for k, v in request.wire_headers() if k.lower() == "cache-control"] == ["max-age=0"]
     # a minimal namespace (another front end) works too: missing or None means "not given"
     assert profile_from_args(argparse.Namespace(profile="generic", deadline=None)).name == "generic"
+
+
+def test_save_body_replays_with_decode(base: str, tmp_path: Path) -> None:
+    body = tmp_path / "body.bin"
+    code, _, _ = cli(f"{base}/good", *FAST, "--only", "payload.count", "--save-body", str(body))
+    assert code == 0
+    assert body.read_bytes() == b"".join(frame(ram_messages()))
+    code, out, _ = cli("decode", str(body))
+    assert len(out.splitlines()) == 22
+
+
+def test_unwritable_report_is_a_one_line_error(base: str, tmp_path: Path) -> None:
+    code, _, err = cli(
+        f"{base}/good",
+        *FAST,
+        "--only",
+        "http.status",
+        "--json-report",
+        str(tmp_path / "no" / "r.json"),
+    )
+    assert code == 2
+    assert err.startswith("sse-conformance: error: cannot write a report")
