@@ -102,6 +102,59 @@ def oracle(stream: bytes) -> tuple[list[tuple[str, str, str]], str, int | None]:
     return out, last_id, retry
 
 
+def oracle_observations(stream: bytes) -> dict[ObservationKind, int]:
+    """An independent count of what the parser should observe, line by line on raw bytes."""
+    counts: dict[ObservationKind, int] = {}
+
+    def seen(kind: ObservationKind) -> None:
+        counts[kind] = counts.get(kind, 0) + 1
+
+    bom = stream.startswith(b"\xef\xbb\xbf")
+    if bom:
+        seen(K.BOM)
+        stream = stream[3:]
+        if stream[:1] == b"\n" or (stream[:1] == b"\r" and stream[1:2] != b"\n"):
+            seen(K.BOM_BARE_LINE_END)
+    raw_lines = re.split(b"\r\n|\r|\n", stream)
+    rest = raw_lines.pop()
+    has_data = False
+    fields = 0
+    for raw in raw_lines:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            seen(K.INVALID_UTF8)
+        if raw == b"":
+            if not has_data and fields:
+                seen(K.NO_DATA_BLOCK)
+            has_data, fields = False, 0
+            continue
+        if raw.startswith(b":"):
+            continue
+        name, colon, value = raw.partition(b":")
+        if colon and value.startswith(b" "):
+            value = value[1:]
+        if not colon:
+            seen(K.NO_COLON)
+        if name == b"data":
+            has_data = True
+            continue
+        fields += 1
+        if name == b"retry":
+            if not value:
+                seen(K.EMPTY_RETRY)
+            elif not all(48 <= b <= 57 for b in value):
+                seen(K.BAD_RETRY)
+        elif name == b"id":
+            if b"\x00" in value:
+                seen(K.NUL_ID)
+        elif name != b"event" and colon:
+            seen(K.UNKNOWN_FIELD)
+    if has_data or fields or (rest and not rest.startswith(b":")):
+        seen(K.TRAILING_PARTIAL)
+    return counts
+
+
 def ids(vectors: list[Vector]) -> list[str]:
     return [v.name for v in vectors]
 
@@ -127,6 +180,12 @@ def test_vector_agrees_with_naive_oracle(vector: Vector) -> None:
     expected, last_id, retry = oracle(vector.stream)
     assert [(e.type, e.data, e.last_event_id) for e in events] == expected
     assert (parser.last_event_id, parser.retry) == (last_id, retry)
+
+
+@pytest.mark.parametrize("vector", ALL, ids=ids(ALL))
+def test_vector_observations_agree_with_naive_oracle(vector: Vector) -> None:
+    _events, parser = parse_all(vector.stream)
+    assert parser.observation_counts == oracle_observations(vector.stream)
 
 
 @pytest.mark.parametrize("vector", ALL, ids=ids(ALL))

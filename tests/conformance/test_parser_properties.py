@@ -14,7 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.parser import ObservationKind, Parser, parse_all
-from tests.conformance.test_parser import feed_chunks, oracle, snapshot, split_at
+from tests.conformance.test_parser import (
+    feed_chunks,
+    oracle,
+    oracle_observations,
+    snapshot,
+    split_at,
+)
 
 TOKENS = [
     b"data",
@@ -99,6 +105,7 @@ def test_agrees_with_the_naive_oracle(data: bytes) -> None:
     expected, last_id, retry = oracle(data)
     assert [(e.type, e.data, e.last_event_id) for e in events] == expected
     assert (parser.last_event_id, parser.retry) == (last_id, retry)
+    assert parser.observation_counts == oracle_observations(data)
 
 
 @FAST
