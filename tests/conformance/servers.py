@@ -379,6 +379,7 @@ def encode_event(
     retry: int | None = None,
     comment: str | None = None,
     terminate: bool = True,
+    space: bytes = b" ",
 ) -> bytes:
     """One event block; ``terminate=False`` leaves out the blank line that dispatches it."""
     lines: list[bytes] = []
@@ -390,7 +391,7 @@ def encode_event(
         lines.append(b"id: " + event_id.encode())
     if event is not None:
         lines.append(b"event: " + event.encode())
-    lines += [b"data: " + line.encode() for line in data.split("\n")]
+    lines += [b"data:" + space + line.encode() for line in data.split("\n")]
     block = eol.join(lines) + eol
     return block + eol if terminate else block
 
@@ -459,6 +460,9 @@ class SseResponse:
     splitter: Splitter | None = None
     buffered: bool = False  # produce at the normal pace, but write everything at the end
     after_sentinel: Literal["close", "hang"] = "close"
+    end_body: bool = True  # False: close without the last chunk (a truncated chunked body)
+    reset_after: int | None = None  # reset the connection (RST) after writing this many messages
+    space: bytes = b" "  # after "data:" (b"": "data:x", equally valid)
     infinite: bool = False  # samples forever, no sentinel
     body_override: bytes | None = None  # a fixed body instead of the stream (error pages)
 
@@ -485,6 +489,7 @@ class SseResponse:
                 retry=self.retry if index == 0 else None,
                 comment="keep-alive" if self.comments else None,
                 terminate=self.separator is None,
+                space=self.space,
             )
             if self.separator is not None:
                 block += self.separator
@@ -564,11 +569,15 @@ async def serve_stream(spec: SseResponse, ex: Exchange, blocks: Iterator[bytes])
             continue
         for piece in spec.splitter(block) if spec.splitter else [block]:
             await ex.send_body(piece)
+        if spec.reset_after is not None and index + 1 >= spec.reset_after:
+            ex.abort()
+            return
     if pending:
         await ex.send_body(bytes(pending))
     if spec.after_sentinel == "hang":
         await ex.wait_gone()
-    await ex.end_body()
+    if spec.end_body:
+        await ex.end_body()
 
 
 def gzip_whole(data: bytes) -> bytes:

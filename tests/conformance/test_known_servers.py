@@ -251,6 +251,19 @@ async def test_wedge_after_abort_answers_nobody_after_one_abort() -> None:
             await fetch_raw(server.url, wait=0.5)
 
 
+async def test_reset_and_truncated_bodies() -> None:
+    async with sse_server(SseResponse(reset_after=3, interval=0.001)) as server:
+        try:
+            raw = await fetch_raw(server.url)
+        except ConnectionResetError:
+            raw = b""  # the RST may also discard what was in flight: still a reset
+        assert raw.count(b"data: ") <= 3
+        assert not raw.endswith(b"0\r\n\r\n")
+    async with sse_server(SseResponse(end_body=False, interval=0.001)) as server:
+        raw = await fetch_raw(server.url)
+    assert raw.endswith(b'data: "RAM monitoring completed"\n\n\r\n')
+
+
 def test_spec_replace_keeps_everything_else() -> None:
     good = SseResponse()
     bad = dataclasses.replace(good, headers=(("Content-Type", "text/plain"),))
@@ -470,6 +483,33 @@ KNOWN_BAD = [
         may_fail={"payload.sentinel", "payload.ram-format", "stream.disconnect", "stream.closes"},
     ),
     case(
+        "no-content-type",
+        SseResponse(headers=(("Cache-Control", "no-cache"),)),
+        {"http.content-type"},
+        reasons={"http.content-type": "no content-type"},
+    ),
+    case(
+        "redirect-to-404",
+        lambda: routes({"/api/stream": redirect_to("/gone")}),
+        {"http.status"},
+        reasons={"http.status": "404 after 1 redirect"},
+    ),
+    case(
+        "sentinel-twice",
+        SseResponse(transform=lambda texts: [*texts[:-1], texts[-1], texts[-1]]),
+        # count: 23 events; ram-format: where nothing more belongs there is another message.
+        {"payload.sentinel", "payload.count", "payload.ram-format"},
+        reasons={"payload.sentinel": "2 times"},
+    ),
+    case(
+        "crashes-mid-stream",
+        SseResponse(reset_after=10),
+        # ram-format rightly says "9 samples, expected 20"; the reset itself is a SHOULD warning.
+        {"payload.count", "payload.sentinel", "payload.ram-format"},
+        {"stream.clean-end"},
+        reasons={"payload.count": "10 of 22"},
+    ),
+    case(
         "wedges-after-client-abort",
         lambda: wedge_after_abort(),
         {"stream.disconnect"},
@@ -505,6 +545,16 @@ KNOWN_GOOD = [
     case("comment-keepalives", SseResponse(comments=True)),
     case("ids-and-retry", SseResponse(ids=True, retry=2500)),
     case("charset-utf-8", SseResponse(headers=HEADERS_UTF8)),
+    case(
+        "content-type-upper-case",
+        SseResponse(headers=(("content-type", "TEXT/Event-Stream"), ("Cache-Control", "no-cache"))),
+    ),
+    case("no-space-after-colon", SseResponse(space=b"")),
+    case("explicit-event-message", SseResponse(event_type="message")),
+    # Every event arrived and the page closed on the sentinel; only the body's end is broken.
+    case(
+        "truncated-chunked-after-sentinel", SseResponse(end_body=False), warns={"stream.clean-end"}
+    ),
     case("http10-close-delimited", SseResponse(version="HTTP/1.0", framing="close")),
     case("http11-close-delimited", SseResponse(framing="close")),
     case("byte-at-a-time", SseResponse(splitter=split_every(1), interval=0.01)),
@@ -628,6 +678,13 @@ def assert_verdicts(report: Report, spec: Case) -> None:
         assert result.reason, f"{check_id} gave no reason"
 
 
+def assert_ended_in_time(report: Report) -> None:
+    """Generous: the main capture and, after the aborting clients, one follow-up, each bounded."""
+    limits = report.profile.limits
+    bound = 2 * (limits.deadline + limits.close_grace) + 2.0
+    assert report.duration_s < bound, f"run took {report.duration_s:.1f} s (bound {bound:.1f} s)"
+
+
 def assert_offsets(report: Report, spec: Case, server: Handler) -> None:
     """Evidence points at the defect's byte (the servers' bodies have a fixed length per run)."""
     if not spec.offsets:
@@ -646,6 +703,7 @@ async def test_known_bad_server_fails_for_the_right_reason(judge: Judge, spec: C
     report = await judge(server, **spec.overrides)
     assert_verdicts(report, spec)
     assert_offsets(report, spec, server)
+    assert_ended_in_time(report)
     assert report.exit_code() == (1 if spec.fails else 0)
 
 
@@ -655,6 +713,7 @@ async def test_known_good_server_passes(judge: Judge, spec: Case) -> None:
     report = await judge(server, **spec.overrides)
     assert_verdicts(report, spec)
     assert_offsets(report, spec, server)
+    assert_ended_in_time(report)
     assert report.exit_code() == 0
 
 
