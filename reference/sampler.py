@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 from collections import deque
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import psutil
+
+logger = logging.getLogger("reference.sampler")
 
 
 class MemoryReading(Protocol):
@@ -134,6 +137,7 @@ class Sampler:
         self.ticks = 0
         self.dropped_slow = 0
         self.dropped_send_timeout = 0
+        self.sample_errors = 0
         self.latest_text: str | None = None
 
     @property
@@ -180,7 +184,16 @@ class Sampler:
         ago is dropped here (so the timeout is enforced with one tick's resolution).
         """
         self.ticks += 1
-        data = self.sample()
+        data: bytes | None
+        try:
+            data = self.sample()
+        except Exception:
+            # Keep ticking (streams wait for the next good sample) rather than let the ticker die
+            # and leave every stream waiting forever; say it once, with the traceback.
+            self.sample_errors += 1
+            if self.sample_errors == 1:
+                logger.exception("sampling RAM failed; retrying on every tick")
+            data = None
         if now is None:
             now = asyncio.get_running_loop().time()
         deadline = now - self.send_timeout
@@ -190,7 +203,7 @@ class Sampler:
                 subscription.drop("send_timeout")
                 self._subscribers.discard(subscription)
                 self.dropped_send_timeout += 1
-            elif not subscription.push(data):
+            elif data is not None and not subscription.push(data):
                 # Full inbox (the stream stopped draining) or already closed: stop feeding it.
                 self._subscribers.discard(subscription)
                 if subscription.reason == "slow":

@@ -102,3 +102,25 @@ async def test_a_full_inbox_is_dropped_without_disturbing_the_others() -> None:
     sampler.unsubscribe(stalled)
     sampler.unsubscribe(healthy)
     await sampler.stop()
+
+
+async def test_a_failing_read_skips_the_tick_and_keeps_the_ticker_alive(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failures = iter([OSError("no /proc"), OSError("still none")])
+
+    def flaky() -> FakeMemory:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return FakeMemory(GIB, 50.0)
+
+    sampler = Sampler(0.01, read_memory=flaky, clock=lambda: FIXED_NOW)
+    subscription = sampler.subscribe(4)
+    item = await asyncio.wait_for(subscription.get(), 5)
+    assert item is not None
+    assert b"RAM usage: 50.0% (0.50GB / 1.00GB)" in item
+    assert sampler.sample_errors == 2
+    assert sampler.ticks == 3
+    assert caplog.text.count("sampling RAM failed") == 1
+    sampler.unsubscribe(subscription)
