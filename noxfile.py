@@ -97,3 +97,21 @@ def e2e(session: nox.Session) -> None:
         "test-results/e2e",
         *session.posargs,
     )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks, not part of plain ``nox``; results under out/bench/ (flags after -- go to
+    ``python -m bench.capacity``, e.g. ``-- --repeat 3`` or ``-- --only reference,baseline``)."""
+    session.install("-e", ".[bench,load]")
+    out = ROOT / "out" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("parser_throughput", "suite_speed"):
+        if not (ROOT / "bench" / f"{name}.py").exists():
+            session.warn(f"bench/{name}.py not present: skipped")
+            continue
+        output = session.run("python", "-m", f"bench.{name}", silent=True, success_codes=[0, 1])
+        text = output if isinstance(output, str) else ""
+        (out / f"{name}.txt").write_text(text, encoding="utf-8")
+        session.log(f"bench.{name}:\n{text}")
+    session.run("python", "-m", "bench.capacity", "--out", str(out), *session.posargs)
