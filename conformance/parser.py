@@ -279,6 +279,10 @@ class Parser:
         # "Once the end of the file is reached, any pending data must be discarded. (If the
         # file ends in the middle of an event, before the final empty line, the incomplete
         # event is not dispatched.)"
+        if self._buf and not self._buf.isascii():
+            # the unterminated last line is discarded, but its bytes were still sent as UTF-8
+            kept = bytes(self._buf)
+            self._text(_trim_utf8_tail(kept) if self._overflow else kept, self._line_start)
         partial = self._partial_line()
         pending = bool(self._data) or self._block_fields > 0
         if pending or partial:

@@ -150,6 +150,10 @@ def oracle_observations(stream: bytes) -> dict[ObservationKind, int]:
                 seen(K.NUL_ID)
         elif name != b"event" and colon:
             seen(K.UNKNOWN_FIELD)
+    try:
+        rest.decode("utf-8")
+    except UnicodeDecodeError:
+        seen(K.INVALID_UTF8)
     if has_data or fields or (rest and not rest.startswith(b":")):
         seen(K.TRAILING_PARTIAL)
     return counts
@@ -438,3 +442,10 @@ def test_pending_says_what_close_would_discard() -> None:
     assert not parser.pending
     parser.feed(b"id: 3")
     assert parser.pending
+
+
+def test_invalid_utf8_in_the_unterminated_last_line_is_reported() -> None:
+    _events, parser = parse_all(b"data: a\n\n: caf\xe9")
+    utf8 = only(parser, K.INVALID_UTF8)
+    assert utf8.offset == 14
+    assert K.TRAILING_PARTIAL not in parser.observation_counts  # a comment: nothing lost
