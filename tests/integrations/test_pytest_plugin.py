@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integrations.upstreams import ram_stream_app
-from tests.support import RunningServer, free_port, uvicorn_thread
+from tests.support import RunningServer, free_port, server_process, uvicorn_thread
 
 pytest_plugins = ("pytester",)
 
@@ -39,6 +39,16 @@ def no_cache_header() -> Iterator[RunningServer]:
 def wrong_count() -> Iterator[RunningServer]:
     with uvicorn_thread(ram_stream_app(interval=INTERVAL, accel_header=True, samples=19)) as server:
         yield server
+
+
+def total_checks() -> int:
+    from conformance import checks
+
+    return len(checks.all_checks())
+
+
+# Under ram-monitor against a valid stream these do not apply (no redirect, not an OpenAI stream).
+NOT_APPLICABLE = 2
 
 
 def url(server: RunningServer) -> str:
@@ -96,7 +106,7 @@ def test_one_item_per_check_and_a_passing_run(
     result = pytester.runpytest_subprocess(
         *plugin_args(), "--sse-url", url(good), *FAST, "-v", "-p", "no:cacheprovider"
     )
-    result.assert_outcomes(passed=28, skipped=2)
+    result.assert_outcomes(passed=total_checks() - NOT_APPLICABLE, skipped=NOT_APPLICABLE)
     result.stdout.fnmatch_lines(
         [
             "sse-conformance: http://127.0.0.1:*/api/stream (profile ram-monitor)",
@@ -116,7 +126,7 @@ def test_ini_key_and_env_var_give_the_url(
     result = pytester.runpytest_subprocess(
         *plugin_args(), *FAST, "-k", "http.status", "-p", "no:cacheprovider"
     )
-    result.assert_outcomes(passed=1, deselected=29)
+    result.assert_outcomes(passed=1, deselected=total_checks() - 1)
     monkeypatch.setenv("SSE_URL", url(good) + "?from=env")
     result = pytester.runpytest_subprocess(
         *plugin_args(), *FAST, "-k", "http.status", "-p", "no:cacheprovider"
@@ -138,7 +148,9 @@ def test_a_fail_is_a_test_failure_with_reason_and_evidence(
         "no:cacheprovider",
     )
     assert result.ret == 1
-    result.assert_outcomes(failed=2, passed=26, skipped=2)  # payload.count and payload.ram-format
+    result.assert_outcomes(
+        failed=2, passed=total_checks() - 2 - NOT_APPLICABLE, skipped=NOT_APPLICABLE
+    )  # payload.count and payload.ram-format
     out = result.stdout.str()
     assert "payload.count FAIL (MUST)" in out
     assert "reason: 21 of 22 events" in out
@@ -148,7 +160,7 @@ def test_a_fail_is_a_test_failure_with_reason_and_evidence(
     assert "Traceback" not in out
     tree = ET.parse(junit)
     cases = {c.get("name"): c for c in tree.iter("testcase")}
-    assert len(cases) == 30
+    assert len(cases) == total_checks()
     assert cases["payload.count"].find("failure") is not None
     assert cases["http.status"].find("failure") is None
     assert cases["payload.count"].get("classname") == "sse-conformance"
@@ -176,7 +188,9 @@ def test_a_warning_passes_and_shows_in_the_summary(
     result = pytester.runpytest_subprocess(
         *plugin_args(), "--sse-url", url(no_cache_header), *FAST, "-p", "no:cacheprovider"
     )
-    result.assert_outcomes(passed=28, skipped=2, warnings=1)
+    result.assert_outcomes(
+        passed=total_checks() - NOT_APPLICABLE, skipped=NOT_APPLICABLE, warnings=1
+    )
     result.stdout.fnmatch_lines(
         ["*warnings summary*", "*SSEConformanceWarning: http.cache-control:*"]
     )
@@ -190,7 +204,9 @@ def test_a_warning_passes_and_shows_in_the_summary(
         "-p",
         "no:cacheprovider",
     )
-    strict.assert_outcomes(passed=27, failed=1, skipped=2)
+    strict.assert_outcomes(
+        passed=total_checks() - NOT_APPLICABLE - 1, failed=1, skipped=NOT_APPLICABLE
+    )
     strict.stdout.fnmatch_lines(["*http.cache-control WARN (SHOULD)*"])
 
 
@@ -222,7 +238,7 @@ def test_sse_capture_fixture_for_a_teams_own_checks(
         "-p",
         "no:cacheprovider",
     )
-    result.assert_outcomes(passed=2, deselected=30)
+    result.assert_outcomes(passed=2, deselected=total_checks())
 
 
 def test_sse_capture_skips_without_a_url(
@@ -310,10 +326,32 @@ def test_launch_html_report_and_profile_file(pytester: pytest.Pytester, tmp_path
         "-p",
         "no:cacheprovider",
     )
-    result.assert_outcomes(passed=28, skipped=2)
+    result.assert_outcomes(passed=total_checks() - NOT_APPLICABLE, skipped=NOT_APPLICABLE)
     result.stdout.fnmatch_lines(["sse-conformance: * (profile mine, launching *)"])
     page = html.read_text()
     assert "PASS: no check failed" in page
     assert "Uvicorn running on" in page  # the launched server's output is in the report
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), 0.5).close()  # stopped after the session
+
+
+def test_the_readme_example_runs_against_the_reference(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section: integrations -->")[1].split(
+        "<!-- /section: integrations -->"
+    )[0]
+    example = section.split("```python\n")[1].split("```")[0]
+    assert "sse_capture" in example
+    pytester.makepyfile(test_our_stream=example)
+    with server_process(["-m", "reference", "--interval", "0.05"]) as reference:
+        result = pytester.runpytest_subprocess(
+            *plugin_args(),
+            "--sse-url",
+            reference.base_url + "/api/stream",
+            "--sse-interval",
+            "0.05",
+            "test_our_stream.py",
+            "-p",
+            "no:cacheprovider",
+        )
+    result.assert_outcomes(passed=3 + total_checks() - NOT_APPLICABLE, skipped=NOT_APPLICABLE)
