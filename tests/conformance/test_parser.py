@@ -213,7 +213,9 @@ def test_vector_split_between_cr_and_lf(vector: Vector) -> None:
 def test_vector_cut_in_two_anywhere(vector: Vector) -> None:
     data = vector.stream
     whole = snapshot(*parse_all(data))
-    for cut in range(len(data) + 1):
+    cuts = set(range(0, len(data) + 1, 1 if len(data) <= 600 else 7))
+    cuts |= {i + d for i, b in enumerate(data) if b in b"\r\n" for d in (-1, 0, 1, 2)}
+    for cut in sorted(c for c in cuts if 0 <= c <= len(data)):
         assert snapshot(*feed_chunks([data[:cut], data[cut:]])) == whole, cut
 
 
@@ -410,7 +412,7 @@ def test_fast_path_and_general_path_agree(vector: Vector, monkeypatch: pytest.Mo
 
 def test_a_line_arriving_one_byte_at_a_time_stays_linear_and_bounded() -> None:
     parser = Parser(max_line_bytes=1000)
-    line = b"data: " + b"q" * 200_000
+    line = b"data: " + b"q" * 50_000
     for i in range(len(line)):
         parser.feed(line[i : i + 1])
         assert parser.buffered_bytes <= 1000

@@ -58,7 +58,7 @@ one_style = st.builds(
     st.sampled_from([b"\n", b"\r\n", b"\r"]),
 )
 streams = st.one_of(sse_like, one_style, st.binary(max_size=200))
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
