@@ -141,6 +141,7 @@ class Capture:
     t_first_byte: float | None = None  # first body byte
     t_end: float = 0.0
     started_at: float = 0.0  # time.monotonic() at t = 0 (to line up with other clocks)
+    parser: Parser | None = field(default=None, repr=False, compare=False)  # its final state
     t_last_event: float | None = None  # when the sentinel (or the expected last event) arrived
     raw_bytes: int = 0  # body bytes on the wire (compressed, if it was)
     content_encoding: str | None = None
@@ -388,6 +389,7 @@ class Recorder:
         if self.cap.end_reason.by_server:
             self.parser.close()
         _fill_from_parser(self.cap, self.parser)
+        self.cap.parser = self.parser
         self.cap.t_end = t_end
         return self.cap
 
