@@ -279,6 +279,7 @@ class Parser:
         # "Once the end of the file is reached, any pending data must be discarded. (If the
         # file ends in the middle of an event, before the final empty line, the incomplete
         # event is not dispatched.)"
+        self.longest_line = max(self.longest_line, self._frag_total)  # the cut-off line counts
         if self._buf and not self._buf.isascii():
             # the unterminated last line is discarded, but its bytes were still sent as UTF-8
             kept = bytes(self._buf)

@@ -451,3 +451,9 @@ def test_invalid_utf8_in_the_unterminated_last_line_is_reported() -> None:
     utf8 = only(parser, K.INVALID_UTF8)
     assert utf8.offset == 14
     assert K.TRAILING_PARTIAL not in parser.observation_counts  # a comment: nothing lost
+
+
+def test_an_unterminated_line_counts_towards_longest_line() -> None:
+    _events, parser = parse_all(b"data: a\n\n" + b"x" * 50, max_line_bytes=20)
+    assert parser.longest_line == 50
+    assert K.LINE_TOO_LONG in parser.observation_counts
