@@ -144,7 +144,7 @@ def _verdict_table(results: Sequence[Result]) -> str:
             else _e(r.check_id)
         )
         rows.append(
-            f'<tr class="{_e(r.verdict.value)}"><td class="mono">{link}</td><td>{_badge(r.verdict)}</td>'
+            f'<tr class="{_e(r.verdict.value)}"><td class="mono" style="white-space:nowrap">{link}</td><td>{_badge(r.verdict)}</td>'
             f"<td>{_e(r.severity.value)}</td><td>{_e(r.title)}{spec}</td><td>{_e(r.reason)}</td></tr>"
         )
     return (
@@ -170,7 +170,7 @@ def _problems(results: Sequence[Result]) -> str:
             for ev in r.evidence
         )
         table = (
-            f'<table><thead><tr><th style="width:150px">where</th><th>bytes (escaped)</th></tr></thead>'
+            f'<table><thead><tr><th style="width:150px">where</th><th>evidence (bytes escaped: \\n is LF, \\r CR, \\xNN a raw byte)</th></tr></thead>'
             f"<tbody>{evidence}</tbody></table>"
             if evidence
             else "<p class='meta'>(no byte evidence: see the reason)</p>"
