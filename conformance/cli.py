@@ -88,6 +88,8 @@ PROFILE_FLAGS = (
     "disconnect_clients",
     "first_event_timeout",
     "cadence_tolerance",
+    "burst_stall",
+    "max_line_warn",
     "method",
     "last_event_id",
     "connect_timeout",
@@ -125,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--cadence-tolerance", type=_positive_float, metavar="FRACTION")
     exp.add_argument("--first-event-timeout", type=_positive_float, metavar="SECONDS")
+    exp.add_argument(
+        "--burst-stall",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="stream.incremental: silence before a burst that counts as buffering (0.25)",
+    )
+    exp.add_argument(
+        "--max-line-warn", type=int, metavar="BYTES", help="framing.line-length warns above (1 MiB)"
+    )
     exp.add_argument("--concurrency", type=int, metavar="K", help="clients of stream.concurrent")
     exp.add_argument(
         "--disconnect-clients", type=int, metavar="K", help="aborting clients of stream.disconnect"
