@@ -40,7 +40,7 @@ async def raw_server(handler: Handler) -> AsyncIterator[str]:
 
 
 async def run(url: str, **overrides: object) -> dict[str, int]:
-    config = LoadConfig(url=url, steps=[2], hold=0.5, timeout=0.5, **overrides)  # type: ignore[arg-type]
+    config = LoadConfig(url=url, steps=[2], hold=0.3, timeout=0.5, **overrides)  # type: ignore[arg-type]
     report = await run_load(config)
     assert len(report.steps) == 1
     return report.steps[0].errors
@@ -62,7 +62,7 @@ async def test_503_is_refused_with_its_status() -> None:
         await writer.drain()
 
     async with raw_server(handler) as url:
-        report = await run_load(LoadConfig(url=url, steps=[2], hold=0.5, timeout=0.5))
+        report = await run_load(LoadConfig(url=url, steps=[2], hold=0.3, timeout=0.5))
     step = report.steps[0]
     assert set(step.errors) == {"refused"}
     assert set(step.statuses) == {"503"}
@@ -184,3 +184,27 @@ def test_unreachable_target_reports_refused_and_exits_1(
     assert report["steps"][0]["errors"]["refused"] >= 3
     assert report["largest_meeting"] == 0
     assert "refused=" in capsys.readouterr().out
+
+
+async def test_late_events_are_measured_against_the_cadence() -> None:
+    async def handler(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        writer.write(HEAD + chunk(b"data: first\n\n"))
+        for k in range(1, 40):
+            due = start + 0.05 + k * 0.1 + (0.4 if k % 4 == 0 else 0.0)  # every 4th 400 ms late
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            writer.write(chunk(b"data: %d\n\n" % k))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    async with raw_server(handler) as url:
+        config = LoadConfig(url=url, steps=[3], hold=2.5, timeout=2, interval=0.1)
+        report = await run_load(config)
+    step = report.steps[0]
+    assert step.errors == {}
+    assert step.delivered
+    assert step.lateness.max >= 0.35  # noise can only add lateness to the late ones
+    assert step.lateness.p99 >= 0.3
+    assert not step.meets
