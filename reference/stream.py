@@ -85,7 +85,8 @@ class StreamHub:
         if subscription in self._open:
             self._open.discard(subscription)
             self.sampler.unsubscribe(subscription)
-            final = subscription.reason or reason
+            # A run that sent its sentinel is complete even if shutdown raced its last step.
+            final = reason if reason == "completed" else (subscription.reason or reason)
             if final == "completed":
                 self.counters.completed += 1
             elif final == "disconnected":
