@@ -241,7 +241,7 @@ def timeline_svg(
     events = cap.events
     t_max = max(
         [cap.t_end, *(e.t for e in events), *(c.t for c in cap.chunks[-1:]), 0.001]
-        + [c.t_end for group in (extra or {}).values() for c in group]
+        + [_offset(cap, c) + c.t_end for group in (extra or {}).values() for c in group]
     )
     n_max = max([len(events), *(len(c.events) for g in (extra or {}).values() for c in g), 1])
     t_max *= 1.03
@@ -306,7 +306,10 @@ def timeline_svg(
     for name, group in (extra or {}).items():
         for k, other in enumerate(group):
             if other.events:
-                pts = " ".join(f"{_fmt(x(e.t))},{_fmt(y(e.index))}" for e in _thin(other.events))
+                shift = _offset(cap, other)
+                pts = " ".join(
+                    f"{_fmt(x(shift + e.t))},{_fmt(y(e.index))}" for e in _thin(other.events)
+                )
                 out.append(
                     f'<polyline points="{pts}" fill="none" stroke="#9a6700" stroke-width="1" opacity="0.45">'
                     f"<title>{_e(name)} client {k + 1}: {len(other.events)} events, {_e(other.end_reason)}</title></polyline>"
@@ -345,6 +348,13 @@ def timeline_svg(
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def _offset(main: Capture, other: Capture) -> float:
+    """Seconds from the main request to ``other``'s (a follow-up client starts later)."""
+    if main.started_at and other.started_at:
+        return other.started_at - main.started_at
+    return 0.0
 
 
 def _swatch(shape: str) -> str:

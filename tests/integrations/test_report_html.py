@@ -192,3 +192,15 @@ def test_request_credentials_are_redacted(tmp_path: Path) -> None:
     assert "k-456" not in page
     assert "redacted, 20 chars" in page
     assert "Accept-Language" in page
+
+
+def test_other_clients_are_placed_on_the_main_clock() -> None:
+    main = capture_of(steady(5, 1.0))
+    late = capture_of(steady(5, 1.0))
+    main.started_at, late.started_at = 100.0, 103.0  # the follow-up client started 3 s later
+    svg = extract_svg(timeline_svg(main, extra={"disconnect": [late]}))
+    first_main = float(svg.findall(f".//{SVG_NS}circle")[0].attrib["cx"])
+    other = svg.findall(f"{SVG_NS}polyline")[0].attrib["points"].split()
+    first_other = float(other[0].split(",")[0])
+    width = float(svg.attrib["viewBox"].split()[2])
+    assert first_other - first_main > width * 0.25  # 3 s of a ~7 s axis
