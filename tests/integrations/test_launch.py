@@ -222,3 +222,17 @@ def test_launching_process_killed_by_a_signal_stops_the_server(
             proc.stdout.close()
     assert wait_dead(server_pid)
     assert not listening(port)
+
+
+def test_cli_launch_failure_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import main
+
+    port = free_port()
+    cmd = f"{PY} -c \"print('port in use, giving up'); raise SystemExit(4)\""
+    code = main([f"http://127.0.0.1:{port}/api/stream", "--launch", cmd])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "exited with code 4" in err
+    assert "port in use, giving up" in err
+    assert "Traceback" not in err
