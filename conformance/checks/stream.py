@@ -141,7 +141,11 @@ def cadence(ctx: CheckContext) -> Outcome:
     if len(events) < 3:
         return skipped(f"{plural(len(events), 'event')}: too few to judge")
     # The first message is usually a greeting sent right before the first sample: not judged.
-    gaps = [(b.t - a.t, b) for a, b in itertools.pairwise(events[1:])]
+    # A gap stretched by the suite's own stall (a busy machine) is not the server's: discount it.
+    gaps = [
+        (b.t - a.t - min(ctx.stalled_between(a.t, b.t), max(0.0, b.t - a.t - interval)), b)
+        for a, b in itertools.pairwise(events[1:])
+    ]
     tolerance = max(profile.cadence_tolerance * interval, 0.05)
     off = sorted(
         ((g, e) for g, e in gaps if abs(g - interval) > tolerance),

@@ -558,3 +558,14 @@ def test_incremental_discounts_the_suites_own_stalls() -> None:
     # a short stall does not excuse a long silence
     short = run_check("stream.incremental", cap, profile, suite_stalls=((101.19, 0.2),))
     assert short.verdict is FAIL
+
+
+def test_cadence_discounts_the_suites_own_stalls() -> None:
+    chunks = timed(frame(ram_messages()), 0.2)
+    chunks[10:] = [(t + 0.5, b) for t, b in chunks[10:]]
+    cap, profile = make(chunks, profile=ram_profile(interval=0.2))
+    cap.started_at = 50.0
+    stall_end = 50.0 + chunks[10][0] - 0.01
+    result = run_check("stream.cadence", cap, profile, suite_stalls=((stall_end, 0.55),))
+    assert result.verdict is PASS, result.reason
+    assert run_check("stream.cadence", cap, profile).verdict is WARN
