@@ -90,12 +90,19 @@ def chromium(pytestconfig: pytest.Config, browser_type: BrowserType) -> BrowserC
     if browser_type.name != "chromium":
         pytest.exit(f"these tests drive Chromium only, not {browser_type.name}", returncode=4)
     try:
-        return find_chromium(
+        choice = find_chromium(
             explicit=pytestconfig.getoption("--chromium-path"),
             playwright_executable=browser_type.executable_path,
         )
     except BrowserNotFound as error:
         pytest.exit(str(error), returncode=4)
+    # Said once per run, outside output capture: which browser a green run is evidence for.
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\ne2e: Chromium {choice.executable} ({choice.source})")
+    return choice
 
 
 @pytest.fixture(scope="session")
