@@ -127,8 +127,8 @@ def _together(burst: list[TimedEvent], profile: Profile) -> bool:
     SPEC_AUTHORING,
     Severity.SHOULD,
     doc="""skip: no interval expected (--interval). pass: every gap between messages (after the
-    first) is within cadence_tolerance of the interval (50 %, at least 50 ms). warn: gaps out of
-    tolerance, worst first.""",
+    first) is within cadence_tolerance of the interval (50 %, at least 50 ms); time the suite
+    itself was stalled is not counted. warn: gaps out of tolerance, worst first.""",
 )
 def cadence(ctx: CheckContext) -> Outcome:
     if (early := not_a_stream(ctx)) is not None:
