@@ -32,13 +32,20 @@ from enum import StrEnum
 
 from conformance.evidence import escape_excerpt
 
-__all__ = ["Event", "Observation", "ObservationKind", "Parser", "escape_excerpt", "parse_all"]
+__all__ = [
+    "BENIGN_KINDS",
+    "Event",
+    "Observation",
+    "ObservationKind",
+    "Parser",
+    "escape_excerpt",
+    "parse_all",
+]
 
 BOM = b"\xef\xbb\xbf"
 EXCERPT = 64  # bytes of raw evidence kept per observation
-MAX_UNKNOWN_NAMES = (
-    100  # distinct unknown field names remembered (a hostile stream can send millions)
-)
+# distinct unknown field names remembered (a hostile stream can send millions)
+MAX_UNKNOWN_NAMES = 100
 _MAX_RETRY_DIGITS = 4000  # Python refuses int() on longer decimal strings
 
 
@@ -46,9 +53,8 @@ class ObservationKind(StrEnum):
     """Things a browser tolerates silently but an author probably did not mean."""
 
     BOM = "bom"  # a leading U+FEFF was stripped (valid)
-    BOM_BARE_LINE_END = (
-        "bom-bare-line-end"  # BOM then LF or lone CR: Chromium drops the first block
-    )
+    # BOM then LF or lone CR: Chromium drops the first block
+    BOM_BARE_LINE_END = "bom-bare-line-end"
     INVALID_UTF8 = "invalid-utf8"  # bytes decoded to U+FFFD
     UNKNOWN_FIELD = "unknown-field"  # a field name other than event/data/id/retry (ignored)
     NO_COLON = "no-colon"  # a line without a colon: the whole line is a field name
