@@ -130,21 +130,32 @@ async def run_suite(
     started = datetime.now(UTC)
     t0 = time.monotonic()
 
+    seen = [0, 0]  # events, bytes of the main capture so far
+
     def on_chunk(cap: Capture) -> None:
+        seen[:] = [len(cap.events), cap.decoded_bytes]
         if progress is not None:
-            progress(
-                Progress(len(cap.events), cap.decoded_bytes, time.monotonic() - t0, "capturing")
-            )
+            progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
+
+    async def tick() -> None:
+        """Progress while nothing arrives, too: a silent server should not look like a hung suite."""
+        while progress is not None:
+            await asyncio.sleep(0.25)
+            progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
 
     main_task = capture(
         profile.capture_request(target), profile.limits, is_last=profile.is_last, progress=on_chunk
     )
     concurrent_task = _concurrent(target, profile) if "concurrent" in needs else None
     disconnect_task = _disconnect(target, profile, t0) if "disconnect" in needs else None
-    with LoopLag() as lag:
-        main, concurrent_caps, disconnect_run = await asyncio.gather(
-            main_task, concurrent_task or _none(), disconnect_task or _none()
-        )
+    ticker = asyncio.ensure_future(tick())
+    try:
+        with LoopLag() as lag:
+            main, concurrent_caps, disconnect_run = await asyncio.gather(
+                main_task, concurrent_task or _none(), disconnect_task or _none()
+            )
+    finally:
+        ticker.cancel()
     if progress is not None:
         progress(Progress(len(main.events), main.decoded_bytes, time.monotonic() - t0, "judging"))
     ctx = CheckContext(main, profile, concurrent_caps, disconnect_run, tuple(lag.stalls))

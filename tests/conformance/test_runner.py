@@ -11,7 +11,7 @@ from conformance import checks
 from conformance.checks.context import CheckContext
 from conformance.models import CheckSpec, Outcome, Severity, Verdict
 from conformance.profiles import load_profile
-from conformance.runner import LoopLag, judge, run_suite
+from conformance.runner import LoopLag, Progress, judge, run_suite
 from tests.conformance.suite_helpers import frame, make, ram_messages
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n"
@@ -77,3 +77,24 @@ async def test_unreachable_target_exit_code_2() -> None:
     report = await run_suite("http://127.0.0.1:9/", load_profile("generic"), only=["http.status"])
     assert report.unreachable
     assert report.exit_code() == 2
+
+
+async def test_progress_ticks_while_the_server_is_silent() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(0.7)
+        writer.write(HEAD + b"data: late\n\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    seen: list[Progress] = []
+    try:
+        await run_suite(url, load_profile("generic"), only=["http.status"], progress=seen.append)
+    finally:
+        server.close()
+    silent = [p for p in seen if p.phase == "capturing" and p.events == 0]
+    assert len(silent) >= 2
+    assert seen[-1].phase == "judging"
+    assert seen[-1].events == 1
