@@ -60,6 +60,7 @@ def test_stop_mid_stream_closes_the_stream(
         )
         assert len(exchanges) == 1
         assert exchanges[0].ended is not None, "the server's stream is still open"
+        assert exchanges[0].client_disconnected, "the server was never told the client left"
         assert not exchanges[0].completed, "the server sent the whole run: Stop did not close it"
         health = httpx.get(f"{target.base_url}/healthz", timeout=5).json()
         assert health["open_streams"] == 0, health
