@@ -2,20 +2,24 @@
 
 The limits are tightened so that every run, even against a server that hangs, ends within a few
 seconds: the defaults (10 s to the first byte, 60 s deadline) are right for users and far too
-patient for a matrix of forty servers.
+patient for a matrix of seventy servers.
+
+The suite is imported inside the functions, so a broken runner cannot stop the parser's tests in
+this directory from being collected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.models import Report
-from conformance.profiles import Profile, load_profile
-from conformance.runner import run_suite
 from tests.conformance.servers import Handler, threaded_sse_server
+
+if TYPE_CHECKING:
+    from conformance.models import Report
+    from conformance.profiles import Profile
 
 FAST_INTERVAL = 0.02
 # Short, but not so short that a loaded 2-core machine (other test runs, browsers) trips them:
@@ -32,6 +36,8 @@ FIRST_EVENT_TIMEOUT = 2.0
 
 def fast_profile(name: str = "ram-monitor", **overrides: Any) -> Profile:
     """The named profile at the test servers' pace, with limits that end every run quickly."""
+    from conformance.profiles import load_profile
+
     settings: dict[str, Any] = {
         **FAST_LIMITS,
         "interval": FAST_INTERVAL,
@@ -42,16 +48,17 @@ def fast_profile(name: str = "ram-monitor", **overrides: Any) -> Profile:
     return load_profile(name).replace(**{**settings, **overrides})
 
 
-Judge = Callable[..., Awaitable[Report]]
+Judge = Callable[..., Awaitable["Report"]]
 
 
 @pytest.fixture
-def judge() -> Judge:
-    """``await judge(handler, profile="ram-monitor", **overrides)``: serve it, run the suite, stop it.
+def suite_against() -> Judge:
+    """``await suite_against(handler, profile="ram-monitor", **overrides)``: serve, judge, stop.
 
     The server runs in its own thread and event loop, like a real server in its own process, so
     the suite's clocks never wait on the server's work (and vice versa).
     """
+    from conformance.runner import run_suite
 
     async def run(handler: Handler, profile: str = "ram-monitor", **overrides: Any) -> Report:
         with threaded_sse_server(handler) as server:

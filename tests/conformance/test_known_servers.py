@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from conformance.models import Report, Verdict
-from conformance.runner import run_suite
-from tests.conformance.conftest import FIRST_EVENT_TIMEOUT, Judge, fast_profile
+from conformance.runner import run_suite, run_suite_sync
+from tests.conformance.conftest import Judge, fast_profile
 from tests.conformance.servers import (
     SENTINEL,
     STARTING,
@@ -283,6 +283,7 @@ HEADERS_1252 = (
 HEADERS_PLAIN = (("Content-Type", "text/plain"), ("Cache-Control", "no-cache"))
 FIVE_MB = 5 * 1024 * 1024
 SINGLE_CLIENT = {"concurrency": 0, "disconnect_clients": 0}
+SLOW_FIRST_LIMIT = 1.0  # the slow-first-event case's limit; its server waits 0.6 s longer
 
 
 def padded_sample(index: int, text: str) -> str:
@@ -334,6 +335,7 @@ class Case:
     may_fail: frozenset[str] = frozenset()
     may_warn: frozenset[str] = frozenset()
     offsets: Mapping[str, Offset] = dataclasses.field(default_factory=dict)
+    profile: str = "ram-monitor"
 
 
 def case(
@@ -347,6 +349,7 @@ def case(
     may_fail: set[str] | None = None,
     may_warn: set[str] | None = None,
     offsets: Mapping[str, Offset] | None = None,
+    profile: str = "ram-monitor",
     marks: Any = (),
 ) -> Any:
     """A pytest param; servers with state shared across connections are built fresh per test."""
@@ -361,6 +364,7 @@ def case(
         frozenset(may_fail or ()),
         frozenset(may_warn or ()),
         offsets or {},
+        profile,
     )
     return pytest.param(spec, id=id, marks=marks)
 
@@ -464,15 +468,17 @@ KNOWN_BAD = [
         "slow-first-event",
         # Headers at once and ": ping" comments meanwhile, so no capture limit trips: only the
         # first event is late.
-        SseResponse(first_delay=FIRST_EVENT_TIMEOUT + 0.5, keepalive_every=0.25),
+        SseResponse(first_delay=SLOW_FIRST_LIMIT + 0.6, keepalive_every=0.25),
         {"stream.first-event"},
-        reasons={"stream.first-event": f"limit {FIRST_EVENT_TIMEOUT:g} s"},
+        reasons={"stream.first-event": f"limit {SLOW_FIRST_LIMIT:g} s"},
+        overrides={"first_event_timeout": SLOW_FIRST_LIMIT},
     ),
     case(
         "accepts-never-answers",
         lambda: never_answer,
         {"http.status"},
         reasons={"http.status": "first-byte-timeout"},
+        overrides={"first_byte_timeout": 1.0},
     ),
     case(
         "one-generator-shared-by-all-clients",
@@ -513,6 +519,7 @@ KNOWN_BAD = [
         "wedges-after-client-abort",
         lambda: wedge_after_abort(),
         {"stream.disconnect"},
+        overrides={"first_byte_timeout": 1.0},
     ),
     case(
         "infinite-stream",
@@ -642,6 +649,47 @@ KNOWN_GOOD = [
 ]
 
 
+# The generic profile judges the protocol only: what is a payload defect for the ram monitor is a
+# valid stream for it, unless the user states the expectation.
+GENERIC = [
+    case("generic-non-json-data", SseResponse(encode=plain_text), profile="generic"),
+    case(
+        "generic-any-event-type",
+        SseResponse(event_type="ram"),
+        profile="generic",
+        overrides={"event_type": None},
+    ),
+    case(
+        "generic-custom-type-fails-onmessage",
+        SseResponse(event_type="ram"),
+        {"payload.event-type"},
+        profile="generic",
+        reasons={"payload.event-type": "onmessage"},
+    ),
+    case(
+        "generic-open-ended-stream",
+        SseResponse(infinite=True),
+        profile="generic",
+        overrides={"deadline": 2.0},
+    ),
+    case("generic-no-sentinel", SseResponse(transform=no_sentinel), profile="generic"),
+    case(
+        "generic-sentinel-when-asked",
+        SseResponse(transform=no_sentinel),
+        {"payload.sentinel"},
+        profile="generic",
+        overrides={"sentinel": SENTINEL},
+    ),
+    case(
+        "generic-count-when-asked",
+        SseResponse(transform=one_extra),
+        {"payload.count"},
+        profile="generic",
+        overrides={"expect_count": 22},
+    ),
+]
+
+
 def verdicts(report: Report, verdict: Verdict) -> set[str]:
     return {r.check_id for r in report.results if r.verdict == verdict}
 
@@ -698,19 +746,29 @@ def assert_offsets(report: Report, spec: Case, server: Handler) -> None:
 
 
 @pytest.mark.parametrize("spec", KNOWN_BAD)
-async def test_known_bad_server_fails_for_the_right_reason(judge: Judge, spec: Case) -> None:
+async def test_known_bad_server_fails_for_the_right_reason(
+    suite_against: Judge, spec: Case
+) -> None:
     server = spec.make()
-    report = await judge(server, **spec.overrides)
+    report = await suite_against(server, spec.profile, **spec.overrides)
     assert_verdicts(report, spec)
     assert_offsets(report, spec, server)
     assert_ended_in_time(report)
     assert report.exit_code() == (1 if spec.fails else 0)
 
 
+@pytest.mark.parametrize("spec", GENERIC)
+async def test_generic_profile_verdicts(suite_against: Judge, spec: Case) -> None:
+    report = await suite_against(spec.make(), spec.profile, **spec.overrides)
+    assert_verdicts(report, spec)
+    assert_ended_in_time(report)
+    assert report.exit_code() == (1 if spec.fails else 0)
+
+
 @pytest.mark.parametrize("spec", KNOWN_GOOD)
-async def test_known_good_server_passes(judge: Judge, spec: Case) -> None:
+async def test_known_good_server_passes(suite_against: Judge, spec: Case) -> None:
     server = spec.make()
-    report = await judge(server, **spec.overrides)
+    report = await suite_against(server, spec.profile, **spec.overrides)
     assert_verdicts(report, spec)
     assert_offsets(report, spec, server)
     assert_ended_in_time(report)
@@ -724,3 +782,11 @@ async def test_the_reference_itself_passes() -> None:
     assert_verdicts(report, Case("reference", lambda: never_answer))
     assert report.exit_code() == 0
     assert len(report.capture.events) == 22
+
+
+def test_sync_runner_with_threaded_server() -> None:
+    """The sync API (CLI, pytest plugin) against a server in its own thread: no shared loop."""
+    with threaded_sse_server(SseResponse()) as server:
+        report = run_suite_sync(server.url, fast_profile())
+    assert report.exit_code() == 0, describe(report)
+    assert [e.data for e in report.capture.events][-1] == json.dumps(SENTINEL)
