@@ -227,6 +227,8 @@ def test_decode_file_and_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
     code, out2, _ = cli("decode", "-")
     assert (code, out2) == (0, out)
+    code, _, err = cli("decode", "--observations", str(path))
+    assert "trailing-partial @" in err
     code, _, err = cli("decode", str(tmp_path / "missing.bin"))
     assert code == 2
     assert err.startswith("sse-conformance: error: cannot read")
