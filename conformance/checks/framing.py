@@ -19,7 +19,7 @@ from conformance.checks.context import (
     observations,
     plural,
 )
-from conformance.models import Outcome, Severity, passed, problem, skipped
+from conformance.models import Outcome, Severity, passed, problem, skipped, warning
 from conformance.parser import ObservationKind
 
 
@@ -66,8 +66,9 @@ def utf8(ctx: CheckContext) -> Outcome:
     "The last event ends with a blank line",
     SPEC_INTERPRETING,
     Severity.MUST,
-    doc="""pass: the server ended the stream between events. fail: it ended inside an event (no blank
-    line after it): browsers discard that event. skip: the capture stopped before the server ended
+    doc="""pass: the server ended the stream between events. fail: it ended inside an event with data
+    (no blank line after it): browsers discard that event. warn: it ended inside a block without
+    data (its id/event/retry lines are never applied). skip: the capture stopped before the server ended
     the stream (a limit), so there is no last event to judge.""",
 )
 def terminated(ctx: CheckContext) -> Outcome:
@@ -77,13 +78,28 @@ def terminated(ctx: CheckContext) -> Outcome:
     if not cap.end_reason.by_server:
         return skipped(f"the server did not end the stream ({cap.end_reason})")
     found = observations(cap, ObservationKind.TRAILING_PARTIAL)
-    if found:
+    if not found:
+        return passed("the stream ended after a complete event")
+    first = found[0]
+    tail = cap.body[first.offset :]
+    if first.offset == 0 and tail.startswith(b"\xef\xbb\xbf"):
+        tail = tail[3:]  # the BOM is not part of the first field name
+    if _has_data_line(tail):
         return problem(
-            f"the stream ended inside an event at byte {found[0].offset} (no blank line): "
+            f"the stream ended inside an event at byte {first.offset} (no blank line): "
             "browsers discard it",
-            observation_evidence(found[0]),
+            observation_evidence(first),
         )
-    return passed("the stream ended after a complete event")
+    return warning(
+        f"the stream ended inside a block without data at byte {first.offset} (no blank line): "
+        "nothing reaches the page, but its id/event/retry lines are never applied",
+        observation_evidence(first),
+    )
+
+
+def _has_data_line(tail: bytes) -> bool:
+    """Whether the unterminated tail carries a ``data`` field (a message a browser will drop)."""
+    return any(line.partition(b":")[0] == b"data" for line in re.split(rb"\r\n|\r|\n", tail))
 
 
 @check(

@@ -144,6 +144,14 @@ def test_framing_terminated() -> None:
     assert run_check("framing.terminated", cap, profile).verdict is SKIP
     cap, profile = make(b"data: a\n\n: bye\n")
     assert run_check("framing.terminated", cap, profile).verdict is PASS
+    cap, profile = make(b"data: a\n\ndata")  # a colon-less data line is data too
+    assert run_check("framing.terminated", cap, profile).verdict is FAIL
+    cap, profile = make(b"\xef\xbb\xbfdata: only")
+    assert run_check("framing.terminated", cap, profile).verdict is FAIL
+    cap, profile = make(b"data: a\n\nid: 5\n")  # no message lost: only a warning
+    result = run_check("framing.terminated", cap, profile)
+    assert result.verdict is WARN
+    assert result.evidence[0].offset == 9
 
 
 @pytest.mark.parametrize(
