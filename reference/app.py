@@ -55,9 +55,9 @@ class ReferenceApp(FastAPI):
 
     Every ``send`` of a response served through FastAPI passes through about six wrapper layers
     (error, exception, body-limit, telemetry middlewares...). A stream sends once per tick for
-    its whole life, so with thousands of streams those layers were the largest per-event cost;
-    the stream's own code handles its errors, so it is dispatched here directly. Everything else
-    (and every other method on /api/stream) goes through FastAPI as usual.
+    its whole life, so with thousands of streams those layers are a measurable share of the
+    per-event cost; the stream's own code handles its errors, so it is dispatched here directly.
+    Everything else (and every other method on /api/stream) goes through FastAPI as usual.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
