@@ -129,6 +129,22 @@ _HELP = {
 }
 
 
+_METAVAR = {
+    "host": "HOST",
+    "port": "PORT",
+    "interval": "SECONDS",
+    "samples": "N",
+    "max_streams": "N",
+    "send_timeout": "SECONDS",
+    "queue_size": "N",
+    "shutdown_timeout": "SECONDS",
+    "static_dir": "DIR",
+    "vue_dir": "DIR",
+    "log_level": "LEVEL",
+    "access_log": "BOOL",
+}
+
+
 def env_name(field: str) -> str:
     """``max_streams`` -> ``RAM_MONITOR_MAX_STREAMS``."""
     return ENV_PREFIX + field.upper()
@@ -150,7 +166,9 @@ def _parser() -> _Parser:
     )
     for field in fields(Settings):
         flag = "--" + field.name.replace("_", "-")
-        parser.add_argument(flag, dest=field.name, metavar="X", help=_HELP[field.name])
+        parser.add_argument(
+            flag, dest=field.name, metavar=_METAVAR[field.name], help=_HELP[field.name]
+        )
     return parser
 
 
