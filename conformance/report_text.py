@@ -61,7 +61,9 @@ def render_catalogue_markdown(specs: Sequence[CheckSpec]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for s in specs:
-        anchor = s.spec.rsplit("#", 1)[-1]
+        anchor = (
+            s.spec.rsplit("#", 1)[-1] if "#" in s.spec else s.spec.split("//")[-1].split("/")[0]
+        )
         out.append(f"| `{s.id}` | {s.severity} | {s.title} | [{anchor}]({s.spec}) |")
     out.append("")
     for s in specs:
