@@ -21,6 +21,7 @@ from conformance import checks
 from conformance.cli import build_parser, main, profile_from_args
 from conformance.report_text import render_catalogue_markdown
 from tests.conformance.suite_helpers import frame, ram_messages
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--interval", "none", "--deadline", "5", "--idle-timeout", "2", "--close-grace", "0.5"]
@@ -293,3 +294,15 @@ def test_unwritable_report_is_a_one_line_error(base: str, tmp_path: Path) -> Non
     )
     assert code == 2
     assert err.startswith("sse-conformance: error: cannot write a report")
+
+
+def test_launch_that_never_gets_ready_is_a_one_line_error() -> None:
+    port = free_port()
+    cmd = f"{sys.executable} -c 'import time; print(\"booting\", flush=True); time.sleep(30)'"
+    started = time.monotonic()
+    code, out, err = cli(f"http://127.0.0.1:{port}/s", "--launch", cmd, "--ready-timeout", "1")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "booting" in err  # the command's last output is quoted
+    assert time.monotonic() - started < 15
