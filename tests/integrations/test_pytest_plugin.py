@@ -220,8 +220,9 @@ def test_a_warning_passes_and_shows_in_the_summary(
 
 
 def test_sse_capture_fixture_for_a_teams_own_checks(
-    pytester: pytest.Pytester, good: RunningServer
+    pytester: pytest.Pytester,
 ) -> None:
+    app = ram_stream_app(interval=INTERVAL, accel_header=True)
     pytester.makepyfile(
         test_team="""
         import json
@@ -236,18 +237,17 @@ def test_sse_capture_fixture_for_a_teams_own_checks(
         """
     )
     # Only the team's tests: the capture still runs once, without the extra clients.
-    result = pytester.runpytest_subprocess(
-        *plugin_args(),
-        "--sse-url",
-        url(good),
-        *FAST,
-        "test_team.py",
-        "-k",
-        "team",
-        "-p",
-        "no:cacheprovider",
-    )
+    with uvicorn_thread(app) as good:
+        result = pytester.runpytest_subprocess(
+            *plugin_args(), "--sse-url", url(good), *FAST, "test_team.py", "-k", "team"
+        )
+        alone = app.state.streams
+        everything = pytester.runpytest_subprocess(*plugin_args(), "--sse-url", url(good), *FAST)
+        full = app.state.streams - alone
     result.assert_outcomes(passed=2, deselected=total_checks())
+    assert alone == 1  # one capture for both tests
+    everything.assert_outcomes(passed=2 + total_checks() - NOT_APPLICABLE, skipped=NOT_APPLICABLE)
+    assert full == 1 + 3 + 3 + 1  # main + concurrent + aborting + follow-up: still one main capture
 
 
 def test_sse_capture_skips_without_a_url(

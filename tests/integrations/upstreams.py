@@ -39,6 +39,8 @@ def ram_stream_app(
     """GET /api/stream: one event per ``interval`` seconds, LF framing, JSON-string data."""
 
     async def stream(request: Request) -> Response:
+        request.app.state.streams += 1
+
         async def events() -> AsyncIterator[bytes]:
             for number, text in enumerate(ram_lines(samples)):
                 if number:
@@ -50,4 +52,6 @@ def ram_stream_app(
             headers["X-Accel-Buffering"] = "no"
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
-    return Starlette(routes=[Route("/api/stream", stream)])
+    app = Starlette(routes=[Route("/api/stream", stream)])
+    app.state.streams = 0  # requests served, for tests that count connections
+    return app
