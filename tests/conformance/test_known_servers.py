@@ -790,3 +790,13 @@ def test_sync_runner_with_threaded_server() -> None:
         report = run_suite_sync(server.url, fast_profile())
     assert report.exit_code() == 0, describe(report)
     assert [e.data for e in report.capture.events][-1] == json.dumps(SENTINEL)
+
+
+async def test_same_loop_server_works_with_the_runner() -> None:
+    """``sse_server`` (the suite's own loop) is usable too, for tests that inspect server state."""
+    async with sse_server(SseResponse()) as server:
+        report = await run_suite(server.url, fast_profile(concurrency=2, disconnect_clients=2))
+    assert report.exit_code() == 0, describe(report)
+    # main + 2 concurrent + 2 aborting + the follow-up: every client was served by this server
+    assert server.state.connections == 6
+    assert all(r.header("accept") == "text/event-stream" for r in server.state.requests)
