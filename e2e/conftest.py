@@ -62,9 +62,17 @@ def pytest_configure(config: pytest.Config) -> None:
     name = config.getoption("--broken-page")
     if name:
         try:
-            get_mutant(name)
+            mutant = get_mutant(name)
         except MutantError as error:
             pytest.exit(str(error), returncode=4)
+        if mutant.edit is not None and given_base_url(config):
+            pytest.exit(
+                f"--broken-page {name} edits static/, which only works without --base-url",
+                returncode=4,
+            )
+    chosen = config.getoption("--static-dir")
+    if chosen and not Path(chosen).is_dir():
+        pytest.exit(f"--static-dir {chosen} is not a directory", returncode=4)
 
 
 def given_base_url(config: pytest.Config) -> str | None:
