@@ -200,19 +200,19 @@ def _build_state(config: pytest.Config, url: str) -> _State:
         "--profile",
         config.getoption("sse_profile") or config.getini("sse_profile") or DEFAULT_PROFILE,
     ]
+    # --flag=value, never "--flag value": a value may itself start with "-" (a sentinel "--end").
     for m in _mirrored_flags():
         value = config.getoption(m.dest)
         if m.repeat:
-            for item in value or []:
-                argv += [m.flag, str(item)]
+            argv += [f"{m.flag}={item}" for item in value or []]
         elif value is True:
             argv.append(m.flag)
         elif value is not None and value is not False:
-            argv += [m.flag, str(value)]
+            argv.append(f"{m.flag}={value}")
     for name in ("ready_timeout", "launch_grace"):
         value = config.getoption("sse_" + name)
         if value is not None:
-            argv += ["--" + name.replace("_", "-"), str(value)]
+            argv.append(f"--{name.replace('_', '-')}={value}")
     try:
         _check_url(url)
         args = build_parser().parse_args(argv)

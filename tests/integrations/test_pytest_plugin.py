@@ -364,3 +364,28 @@ def test_the_readme_example_runs_against_the_reference(pytester: pytest.Pytester
             "no:cacheprovider",
         )
     result.assert_outcomes(passed=3 + total_checks() - NOT_APPLICABLE, skipped=NOT_APPLICABLE)
+
+
+def test_flag_values_reach_the_profile_verbatim(pytester: pytest.Pytester) -> None:
+    """Values go through the CLI's parser as --flag=value, so one starting with '-' survives."""
+    from conformance.pytest_plugin import STATE
+
+    config = pytester.parseconfigure(
+        *PLUGIN,
+        "--sse-url=http://127.0.0.1:9/s",
+        "--sse-profile=generic",
+        "--sse-sentinel=--end",
+        "--sse-header=X-Team: a b",
+        "--sse-header=Authorization: Bearer t",
+        "--sse-expect-count=7",
+        "--sse-deadline=3",
+        "--sse-skip=stream.*",
+    )
+    state = config.stash[STATE]
+    assert state.profile.name == "generic"
+    assert state.profile.sentinel == "--end"
+    assert ("X-Team", "a b") in state.profile.headers
+    assert ("Authorization", "Bearer t") in state.profile.headers
+    assert state.profile.expect_count == 7
+    assert state.profile.limits.deadline == 3.0
+    assert state.skip == ["stream.*"]
