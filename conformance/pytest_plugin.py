@@ -131,6 +131,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--sse-launch-grace", dest="sse_launch_grace", default=None, metavar="SECONDS")
     group.addoption(
+        "--sse-json-report",
+        dest="sse_json_report",
+        default=None,
+        metavar="FILE",
+        help="also write the suite's JSON report (checks, events with times, HTTP)",
+    )
+    group.addoption(
         "--sse-html-report",
         dest="sse_html_report",
         default=None,
@@ -162,6 +169,7 @@ class _State:
     ready_timeout: float
     launch_grace: float
     html_report: str | None
+    json_report: str | None
     selected: list[str] = field(default_factory=list)
     report: Report | None = None
     error: str | None = None
@@ -234,6 +242,7 @@ def _build_state(config: pytest.Config, url: str) -> _State:
         ready_timeout=args.ready_timeout,
         launch_grace=args.launch_grace,
         html_report=config.getoption("sse_html_report"),
+        json_report=config.getoption("sse_json_report"),
     )
 
 
@@ -399,6 +408,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None:
         return
     try:
+        if state.report is not None and state.json_report:
+            from conformance.report_json import write_json
+
+            Path(state.json_report).parent.mkdir(parents=True, exist_ok=True)
+            write_json(state.report, state.json_report, strict=state.strict)
         if state.report is not None and state.html_report:
             from conformance.report_html import write_html_report
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import socket
 import sys
@@ -332,11 +333,16 @@ def test_launch_html_report_and_profile_file(pytester: pytest.Pytester, tmp_path
         "0.5",
         "--sse-html-report",
         str(html),
+        "--sse-json-report",
+        str(tmp_path / "json" / "report.json"),
         "-p",
         "no:cacheprovider",
     )
     result.assert_outcomes(passed=total_checks() - NOT_APPLICABLE, skipped=NOT_APPLICABLE)
     result.stdout.fnmatch_lines(["sse-conformance: * (profile mine, launching *)"])
+    data = json.loads((tmp_path / "json" / "report.json").read_text())
+    assert data["exit_code"] == 0
+    assert len(data["events"]) == 22
     page = html.read_text()
     assert "PASS: no check failed" in page
     assert "Uvicorn running on" in page  # the launched server's output is in the report
