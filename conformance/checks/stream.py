@@ -321,16 +321,24 @@ def concurrent(ctx: CheckContext) -> Outcome:
     doc="""pass: after `disconnect_clients` (3) clients hung up mid-stream, a new client's stream
     started within first_event_timeout (or as fast as the main stream's) and was as complete and
     correct as the main stream. fail: it stalled, was cut short or broken (a server that wedges or
-    leaks after a disconnect). skip: not run, no 200 main stream, or the aborting clients never
-    got an event to abort after.""",
+    leaks after a disconnect). skip: not run, no 200 main stream, or no client could abort
+    mid-stream (no event to abort after, or the whole stream arrived at once).""",
 )
 def disconnect(ctx: CheckContext) -> Outcome:
     run = ctx.disconnect
     if (early := _not_judged(ctx, run, ctx.profile.disconnect_clients)) is not None:
         return early
     assert run is not None
-    aborted = [c for c in run.aborted if c.end_reason is EndReason.ABORTED]
+    main = ctx.capture
+    whole = len(main.events) if main.end_reason in COMPLETE else None
+    aborted = [
+        c
+        for c in run.aborted
+        if c.end_reason is EndReason.ABORTED and (whole is None or len(c.events) < whole)
+    ]
     if not aborted:
+        if any(c.end_reason is EndReason.ABORTED for c in run.aborted):
+            return skipped("the whole stream arrived at once: no client could abort mid-stream")
         ends = ", ".join(sorted({str(c.end_reason) for c in run.aborted})) or "none"
         return skipped(f"no client could abort mid-stream (they ended: {ends})")
     follow = run.follow_up
