@@ -31,7 +31,6 @@ STREAM_PATH = "/api/stream"
 STARTING = "Starting system RAM monitoring..."
 SENTINEL = "RAM monitoring completed"
 SAMPLES = 20
-MAX_REQUEST_HEAD = 64 * 1024
 
 
 class ClientGone(Exception):
@@ -56,12 +55,11 @@ class Request:
 
 @dataclass
 class ServerState:
-    """What a server saw, shared by all its connections (tests assert on it; handlers keep state in ``extra``)."""
+    """What a server saw, shared by all its connections (tests assert on it)."""
 
     requests: list[Request] = field(default_factory=list)
     connections: int = 0
     aborted_mid_stream: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class Exchange:
@@ -655,10 +653,6 @@ def error_page(status: int, body: bytes = b"", content_type: str = "text/plain")
     return SseResponse(status=status, headers=headers, framing="length", body_override=body)
 
 
-def gzip_stream(spec: SseResponse = SseResponse()) -> SseResponse:
-    return dataclasses.replace(spec, gzip=True)
-
-
 __all__ = [
     "SENTINEL",
     "STARTING",
@@ -672,7 +666,6 @@ __all__ = [
     "SseResponse",
     "encode_event",
     "error_page",
-    "gzip_stream",
     "json_text",
     "never_answer",
     "plain_text",
