@@ -39,7 +39,7 @@ class Settings:
     # Ticks a stream may fall behind the sampler before it is dropped (bounds memory per client).
     queue_size: int = 4
     # Seconds after SIGINT/SIGTERM by which the process has exited, streams ended or not.
-    shutdown_timeout: float = 1.2
+    shutdown_timeout: float = 1.0
     static_dir: Path = PROJECT_ROOT / "static"
     vue_dir: Path = PROJECT_ROOT / "node_modules" / "vue" / "dist"
     log_level: str = "info"
@@ -121,7 +121,7 @@ _HELP = {
     "max_streams": "open streams beyond which new ones get 503 (default 5000)",
     "send_timeout": "seconds a blocked send may take before the client is dropped (default 5)",
     "queue_size": "ticks a stream may fall behind before it is dropped (default 4)",
-    "shutdown_timeout": "exit at the latest this many seconds after SIGINT/SIGTERM (default 1.2)",
+    "shutdown_timeout": "exit at the latest this many seconds after SIGINT/SIGTERM (default 1.0)",
     "static_dir": "folder of the page (default: static/ of the project)",
     "vue_dir": "folder holding vue.esm-browser.prod.js (default: node_modules/vue/dist)",
     "log_level": f"one of {', '.join(LOG_LEVELS)} (default info)",
