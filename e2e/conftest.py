@@ -28,6 +28,7 @@ from e2e.ui import TIMELINE_SCRIPT, MonitorPage, PageConfig
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
 SESSION_INTERVAL = 0.05  # fast, so a 22-message run takes about a second
+CHOSEN_BROWSER = pytest.StashKey[BrowserChoice]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -104,13 +105,15 @@ def chromium(pytestconfig: pytest.Config, browser_type: BrowserType) -> BrowserC
         )
     except BrowserNotFound as error:
         pytest.exit(str(error), returncode=4)
-    # Said once per run, outside output capture: which browser a green run is evidence for.
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None and capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"\ne2e: Chromium {choice.executable} ({choice.source})")
+    pytestconfig.stash[CHOSEN_BROWSER] = choice
     return choice
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say which browser a green run is evidence for."""
+    choice = config.stash.get(CHOSEN_BROWSER, None)
+    if choice is not None:
+        terminalreporter.write_line(f"e2e: drove Chromium {choice.executable} ({choice.source})")
 
 
 @pytest.fixture(scope="session")
