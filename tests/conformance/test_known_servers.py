@@ -464,6 +464,15 @@ KNOWN_BAD = [
         reasons={"stream.closes": "still open"},
         offsets={"stream.closes": last_event},
     ),
+    # With CR-only line endings the sentinel's blank line ends in a lone CR: a parser that waits
+    # for a possible LF would never see the sentinel and blame the wrong check.
+    case(
+        "cr-only-never-closes-after-sentinel",
+        SseResponse(eol=b"\r", after_sentinel="hang"),
+        {"stream.closes"},
+        reasons={"stream.closes": "still open"},
+        offsets={"stream.closes": last_event},
+    ),
     case(
         "slow-first-event",
         # Headers at once and ": ping" comments meanwhile, so no capture limit trips: only the
@@ -566,6 +575,11 @@ KNOWN_GOOD = [
     case("http11-close-delimited", SseResponse(framing="close")),
     case("byte-at-a-time", SseResponse(splitter=split_every(1), interval=0.01)),
     case("split-between-cr-and-lf", SseResponse(eol=b"\r\n", splitter=split_after_cr)),
+    case("cr-only-byte-at-a-time", SseResponse(eol=b"\r", splitter=split_every(1), interval=0.01)),
+    case(
+        "demo-timing-greeting-with-first-sample",
+        SseResponse(pause_before=lambda index: 0.0 if index == 1 else 0.02),
+    ),
     case(
         "redirect-302-to-stream",
         lambda: routes({"/api/stream": redirect_to("/v2/stream"), "/v2/stream": GOOD}),
@@ -673,6 +687,11 @@ GENERIC = [
         overrides={"deadline": 2.0},
     ),
     case("generic-no-sentinel", SseResponse(transform=no_sentinel), profile="generic"),
+    case(
+        "generic-multi-line-data",
+        SseResponse(encode=lambda index, text: text.replace(" - ", "\n")),
+        profile="generic",
+    ),
     case(
         "generic-sentinel-when-asked",
         SseResponse(transform=no_sentinel),
