@@ -132,7 +132,9 @@ class Sampler:
         self.send_timeout = send_timeout
         self._read_memory = read_memory
         self._clock = clock
-        self._subscribers: set[Subscription] = set()
+        # A dict, not a set: ticks serve streams in arrival order, the same order every tick, so
+        # each stream's place in the fan-out burst (and so its cadence) stays steady.
+        self._subscribers: dict[Subscription, None] = {}
         self._task: asyncio.Task[None] | None = None
         self.ticks = 0
         self.dropped_slow = 0
@@ -150,7 +152,7 @@ class Sampler:
 
     def subscribe(self, maxsize: int, task: asyncio.Task[Any] | None = None) -> Subscription:
         subscription = Subscription(maxsize, task)
-        self._subscribers.add(subscription)
+        self._subscribers[subscription] = None
         if not self.running:
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name="reference-sampler"
@@ -158,7 +160,7 @@ class Sampler:
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscribers.discard(subscription)
+        self._subscribers.pop(subscription, None)
         if not self._subscribers and self._task is not None:
             self._task.cancel()
             self._task = None
@@ -201,11 +203,11 @@ class Sampler:
             since = subscription.sending_since
             if since is not None and since < deadline:
                 subscription.drop("send_timeout")
-                self._subscribers.discard(subscription)
+                self._subscribers.pop(subscription, None)
                 self.dropped_send_timeout += 1
             elif data is not None and not subscription.push(data):
                 # Full inbox (the stream stopped draining) or already closed: stop feeding it.
-                self._subscribers.discard(subscription)
+                self._subscribers.pop(subscription, None)
                 if subscription.reason == "slow":
                     self.dropped_slow += 1
 

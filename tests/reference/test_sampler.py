@@ -124,3 +124,23 @@ async def test_a_failing_read_skips_the_tick_and_keeps_the_ticker_alive(
     assert sampler.ticks == 3
     assert caplog.text.count("sampling RAM failed") == 1
     sampler.unsubscribe(subscription)
+
+
+async def test_every_tick_serves_streams_in_arrival_order() -> None:
+    sampler = Sampler(60.0, read_memory=MemorySource(), clock=lambda: FIXED_NOW)
+    subscriptions = [sampler.subscribe(4) for _ in range(300)]
+    woken: list[int] = []
+
+    async def wait(i: int, subscription: Subscription) -> None:
+        await subscription.get()
+        woken.append(i)
+
+    for _ in range(3):
+        woken.clear()
+        waiters = [asyncio.create_task(wait(i, s)) for i, s in enumerate(subscriptions)]
+        await asyncio.sleep(0)  # every waiter is parked in get()
+        sampler.tick()
+        await asyncio.gather(*waiters)
+        assert woken == list(range(300))
+    for subscription in subscriptions:
+        sampler.unsubscribe(subscription)
