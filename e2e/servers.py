@@ -131,7 +131,7 @@ class ServedApp:
 
 
 def reference_app(
-    *, interval: float, samples: int, static_dir: Path | None = None
+    *, interval: float, samples: int, static_dir: Path | None = None, vue_dir: Path | None = None
 ) -> tuple[ASGIApp, Any]:
     """The reference app built by its own factory, as ``python -m reference`` would build it."""
     from reference.app import create_app
@@ -140,6 +140,8 @@ def reference_app(
     overrides: dict[str, Any] = {"interval": interval, "samples": samples, "access_log": False}
     if static_dir is not None:
         overrides["static_dir"] = static_dir
+    if vue_dir is not None:
+        overrides["vue_dir"] = vue_dir
     settings = Settings(**overrides)
     app: ASGIApp = create_app(settings)
     return app, settings
@@ -151,10 +153,13 @@ def serve_reference(
     interval: float,
     samples: int = 20,
     static_dir: Path | None = None,
+    vue_dir: Path | None = None,
     overrides: Mapping[str, ASGIApp] | None = None,
 ) -> Iterator[ServedApp]:
     """Serve the reference app (optionally with paths replaced) on a free loopback port."""
-    app, _settings = reference_app(interval=interval, samples=samples, static_dir=static_dir)
+    app, _settings = reference_app(
+        interval=interval, samples=samples, static_dir=static_dir, vue_dir=vue_dir
+    )
     recorder = TrafficRecorder(app, overrides)
     with uvicorn_thread(recorder, timeout_graceful_shutdown=2) as running:
         yield ServedApp(running.base_url, recorder, interval, samples)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import expect
+import pytest
+from playwright.sync_api import Page, expect
 
 from e2e.conftest import BrowserWatch, Target
+from e2e.servers import serve_reference
 from e2e.ui import GREETING, MonitorPage
 
 
@@ -94,3 +97,16 @@ def test_keyboard_only_run(monitor: MonitorPage, target: Target) -> None:
     assert monitor.statuses_seen().count("completed") == 2
     expect(monitor.lines).to_have_count(config.total_messages)
     expect(monitor.lines.first).to_have_text(GREETING)
+
+
+@pytest.mark.owned_server
+def test_missing_vue_says_how_to_install_it(
+    page: Page, tmp_path: Path, static_dir: Path | None
+) -> None:
+    # A fresh clone before `npm ci`: the page must still answer and tell the person what to do.
+    with serve_reference(interval=0.05, static_dir=static_dir, vue_dir=tmp_path) as served:
+        page.goto(served.base_url + "/")
+        expect(page).to_have_title("RAM Monitor Stream")
+        notice = page.get_by_role("alert").filter(has_text="npm ci")
+        expect(notice).to_be_visible()
+        expect(notice).to_contain_text("Vue")
