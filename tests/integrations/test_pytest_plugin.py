@@ -30,7 +30,16 @@ HEAVY_OFF = (
     "-p",
     "no:hypothesispytest",
 )
-FAST = ("--sse-interval", str(INTERVAL), "--sse-close-grace", "0.5")
+# A loaded CI machine may delay a 20 ms tick: a cadence warning there would add to the warning
+# counts these tests assert, so the tolerance is wide (stream.cadence itself is H3's to test).
+FAST = (
+    "--sse-interval",
+    str(INTERVAL),
+    "--sse-cadence-tolerance",
+    "50",
+    "--sse-close-grace",
+    "0.5",
+)
 
 
 @pytest.fixture(scope="module")
