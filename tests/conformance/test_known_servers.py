@@ -828,3 +828,41 @@ async def test_same_loop_server_works_with_the_runner() -> None:
     # main + 2 concurrent + 2 aborting + the follow-up: every client was served by this server
     assert server.state.connections == 6
     assert all(r.header("accept") == "text/event-stream" for r in server.state.requests)
+
+
+async def test_redirect_to_another_origin_warns_without_cors() -> None:
+    """Another port is another origin: a page on the first cannot read the stream without CORS."""
+    with threaded_sse_server(GOOD) as other:
+        with threaded_sse_server(redirect_to(other.url, 307)) as first:
+            report = await run_suite(first.url, fast_profile())
+        assert_verdicts(
+            report, Case("cross-origin", lambda: GOOD, warns=frozenset({"http.redirect"}))
+        )
+        assert "another origin" in report.result("http.redirect").reason
+        cors = (*GOOD.headers, ("Access-Control-Allow-Origin", "*"))
+        open_server = dataclasses.replace(GOOD, headers=cors)
+        with (
+            threaded_sse_server(open_server) as open_other,
+            threaded_sse_server(redirect_to(open_other.url, 307)) as first,
+        ):
+            report = await run_suite(first.url, fast_profile())
+        assert_verdicts(report, Case("cross-origin-cors", lambda: GOOD))
+
+
+CORE_FAMILIES = frozenset({"http", "framing", "payload", "stream", "browser"})
+
+
+def test_every_check_is_proven_to_fire() -> None:
+    """Each core check fails (MUST) or warns (SHOULD) against at least one server here.
+
+    A check that no server trips is a check nobody has seen work; a new core check fails this
+    test until a server with its defect joins the matrix. (Profile-specific families, such as
+    ``openai.*``, are proven by their own tests in tests/integrations.)
+    """
+    from conformance.checks import all_checks
+
+    specs = [p.values[0] for p in (*KNOWN_BAD, *KNOWN_GOOD, *GENERIC)]
+    fired = set().union(*(s.fails | s.warns for s in specs)) | {"http.redirect"}  # test above
+    core = {c.id for c in all_checks() if c.id.split(".")[0] in CORE_FAMILIES}
+    missing = core - fired
+    assert not missing, f"no server makes these checks fire: {sorted(missing)}"
