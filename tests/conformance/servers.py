@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import sys
 import threading
 import time
 import zlib
@@ -653,6 +654,67 @@ def error_page(status: int, body: bytes = b"", content_type: str = "text/plain")
     return SseResponse(status=status, headers=headers, framing="length", body_override=body)
 
 
+# --------------------------------------------------------------------------- serve one by hand
+
+
+def presets(interval: float) -> dict[str, Callable[[], Handler]]:
+    """Named servers for trying the suite by hand (``python -m tests.conformance.servers NAME``)."""
+    good = SseResponse(interval=interval)
+    r = dataclasses.replace
+    return {
+        "good": lambda: good,
+        "crlf": lambda: r(good, eol=b"\r\n"),
+        "cr-only": lambda: r(good, eol=b"\r"),
+        "bom-lf": lambda: r(good, bom=b"\xef\xbb\xbf\n"),
+        "text-plain": lambda: r(good, headers=(("Content-Type", "text/plain"),)),
+        "status-500": lambda: error_page(500, b"Internal Server Error"),
+        "status-204": lambda: SseResponse(status=204, headers=()),
+        "unterminated": lambda: r(good, terminate_last=False),
+        "merged": lambda: r(good, separator=b""),
+        "no-sentinel": lambda: r(good, transform=lambda texts: texts[:-1]),
+        "not-json": lambda: r(good, encode=plain_text),
+        "event-type": lambda: r(good, event_type="ram"),
+        "buffered": lambda: r(good, buffered=True),
+        "content-length": lambda: r(good, framing="length"),
+        "gzip": lambda: r(good, gzip=True),
+        "never-closes": lambda: r(good, after_sentinel="hang"),
+        "never-answers": lambda: never_answer,
+        "infinite": lambda: r(good, infinite=True),
+        "shared-generator": lambda: shared_generator(good),
+        "wedges": lambda: wedge_after_abort(good),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.conformance.servers",
+        description="Serve one known-good or known-bad SSE server on 127.0.0.1 until Ctrl-C.",
+    )
+    parser.add_argument("name", nargs="?", help="which server (--list shows them)")
+    parser.add_argument("--list", action="store_true", help="list the servers and exit")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between messages")
+    args = parser.parse_args(argv)
+    table = presets(args.interval)
+    if args.list or args.name is None:
+        print("\n".join(table))
+        return 0
+    if args.name not in table:
+        print(f"unknown server {args.name!r}; one of: {', '.join(table)}", file=sys.stderr)
+        return 2
+    if not 0 < args.interval <= 60:
+        print("--interval must be in (0, 60]", file=sys.stderr)
+        return 2
+    with threaded_sse_server(table[args.name]()) as server:
+        print(f"{args.name}: {server.url}  (Ctrl-C stops it)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
 __all__ = [
     "SENTINEL",
     "STARTING",
@@ -669,6 +731,7 @@ __all__ = [
     "json_text",
     "never_answer",
     "plain_text",
+    "presets",
     "ram_messages",
     "ram_sample",
     "redirect_to",
@@ -680,3 +743,7 @@ __all__ = [
     "threaded_sse_server",
     "wedge_after_abort",
 ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

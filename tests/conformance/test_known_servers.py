@@ -29,6 +29,7 @@ from tests.conformance.servers import (
     json_text,
     never_answer,
     plain_text,
+    presets,
     ram_messages,
     redirect_to,
     routes,
@@ -866,3 +867,35 @@ def test_every_check_is_proven_to_fire() -> None:
     core = {c.id for c in all_checks() if c.id.split(".")[0] in CORE_FAMILIES}
     missing = core - fired
     assert not missing, f"no server makes these checks fire: {sorted(missing)}"
+
+
+def test_hand_served_preset_through_the_cli() -> None:
+    """``python -m tests.conformance.servers NAME`` + the real CLI: what a user trying it sees."""
+    import subprocess
+    import sys
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.conformance.servers", "text-plain", "--interval", "0.02"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().split()[1]
+        cli = subprocess.run(
+            [sys.executable, "-m", "conformance", url, "--interval", "0.02", "--no-color"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+        if server.stdout is not None:
+            server.stdout.close()
+    assert cli.returncode == 1, cli.stdout + cli.stderr
+    failing = [line for line in cli.stdout.splitlines() if "fail" in line.lower()]
+    assert any("http.content-type" in line for line in failing), cli.stdout
+    assert not any("payload." in line or "framing." in line for line in failing), cli.stdout
+    assert set(presets(1.0)) >= {"good", "buffered", "never-answers", "wedges"}
