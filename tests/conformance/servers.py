@@ -698,7 +698,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     table = presets(args.interval)
     if args.list or args.name is None:
-        print("\n".join(table))
+        with contextlib.suppress(BrokenPipeError):  # `... --list | head`
+            print("\n".join(table), flush=True)
         return 0
     if args.name not in table:
         print(f"unknown server {args.name!r}; one of: {', '.join(table)}", file=sys.stderr)
