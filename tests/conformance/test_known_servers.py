@@ -533,6 +533,14 @@ KNOWN_BAD = [
         reasons={"payload.count": "10 of 22"},
     ),
     case(
+        "stalls-mid-stream",
+        SseResponse(pause_before=lambda index: 2.5 if index == 10 else 0.02),
+        # The capture gives up after idle_timeout (1 s here): the reason must say so.
+        {"payload.count", "payload.sentinel", "payload.ram-format"},
+        reasons={"payload.count": "idle-timeout"},
+        overrides={"idle_timeout": 1.0},
+    ),
+    case(
         "wedges-after-client-abort",
         lambda: wedge_after_abort(),
         {"stream.disconnect"},
