@@ -2,6 +2,21 @@
 
 The toolkit tests come first: the matrix is only as trustworthy as the servers are exactly what
 they claim to be (the bytes, the framing, the timing, the cross-connection behaviour).
+
+Policy of the matrix:
+- Each bad server is the good ram-monitor stream with ONE defect. The set of failed checks is
+  asserted exactly: the intended check, plus only the consequences a user should be told about
+  (a missing sentinel is also a wrong count), never an echo in an unrelated check (a payload defect
+  must not fail stream.concurrent: every client sees the same stream). Reasons are asserted by
+  words, evidence by byte offset into the server's body.
+- Valid servers pass with no fail and, where the spec is clean, no warning; streams that are valid
+  but risky (a BOM then LF, a non-UTF-8 charset, unknown fields...) warn exactly one check.
+- stream.cadence (a SHOULD on 20 ms gaps) is tolerated everywhere but where it is the point: a
+  shared 2-core machine delays a tick by 50 ms now and then.
+- gzip: a stream compressed and flushed per event is delivered on time and browsers decode it, so
+  it only warns http.content-encoding; a compressor that buffers fails stream.incremental.
+- A 5 MB line that is valid JSON is valid SSE and browsers cope: it warns framing.line-length
+  (with the suite's line limit below it, the warning says the rest was dropped).
 """
 
 from __future__ import annotations
