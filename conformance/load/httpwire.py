@@ -166,6 +166,20 @@ class ResponseReader:
         pos = 0
         n = len(data)
         while pos < n and self._chunk is not _Chunk.DONE:
+            if self._chunk is _Chunk.SIZE and not self._line:
+                # Fast path: a whole "SIZE\r\nDATA\r\n" chunk in this read (the usual case of one
+                # event per write); anything unusual falls through to the general state machine.
+                crlf = data.find(b"\r\n", pos, pos + 18)
+                if crlf > pos:
+                    try:
+                        size = int(data[pos:crlf], 16)
+                    except ValueError:
+                        size = 0
+                    end = crlf + 2 + size
+                    if size > 0 and data[end : end + 2] == b"\r\n":
+                        out.append(data[crlf + 2 : end])
+                        pos = end + 2
+                        continue
             if self._chunk is _Chunk.DATA:
                 take = min(self._remaining, n - pos)
                 out.append(data[pos : pos + take])
