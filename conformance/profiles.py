@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -33,6 +33,7 @@ class Profile:
     description: str = ""
     expect_count: int | None = None  # number of dispatched events, sentinel included
     sentinel: str | None = None  # the last message's data (compared after JSON-decoding, if json)
+    sentinel_raw: bool = False  # compare the raw data only (`[DONE]`, as OpenAI SDKs do)
     data_format: str = "any"  # json | text | any
     event_type: str | None = "message"  # None: any type is fine
     interval: float | None = None  # expected seconds between messages (stream.cadence)
@@ -113,7 +114,9 @@ class Profile:
     def is_sentinel(self, data: str) -> bool:
         if self.sentinel is None:
             return False
-        return data == self.sentinel or self.decoded(data) == self.sentinel
+        if data == self.sentinel:
+            return True
+        return not self.sentinel_raw and self.decoded(data) == self.sentinel
 
     def is_last(self, event: Event, index: int) -> bool:
         """Where the server should end the stream: at the sentinel, else after expect_count events."""
@@ -122,11 +125,24 @@ class Profile:
         return self.expect_count is not None and index + 1 == self.expect_count
 
     def summary(self) -> dict[str, Any]:
-        """The effective settings, for reports."""
+        """The effective settings, for reports: credentials in request headers are redacted,
+        because reports become CI artifacts."""
         out = dataclasses.asdict(self)
-        out["headers"] = [list(h) for h in self.headers]
+        out["headers"] = [list(h) for h in redact_headers(self.headers)]
         out["options"] = dict(self.options)
         return out
+
+
+SECRET_HEADER_WORDS = ("auth", "cookie", "token", "key", "secret", "session", "password")
+
+
+def redact_headers(headers: Iterable[Sequence[str]]) -> list[tuple[str, str]]:
+    """Headers as shown in a report: values of credential-looking names replaced by their length."""
+    out = []
+    for name, value in headers:
+        secret = any(word in name.lower() for word in SECRET_HEADER_WORDS)
+        out.append((name, f"<redacted, {len(value)} chars>" if secret else value))
+    return out
 
 
 _NUMBER = (int, float)
@@ -139,6 +155,7 @@ _PROFILE_TYPES: dict[str, tuple[type, ...]] = {
     "event_type": (str, type(None)),
     "interval": (*_NUMBER, type(None)),
     "ram_format": (bool,),
+    "sentinel_raw": (bool,),
     "first_event_timeout": _NUMBER,
     "cadence_tolerance": _NUMBER,
     "burst_stall": _NUMBER,

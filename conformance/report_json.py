@@ -44,7 +44,9 @@ def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
             "status": cap.status,
             "http_version": cap.http_version,
             "url": cap.url,
-            "headers": [[k, v] for k, v in cap.headers],
+            "headers": [
+                [k, "<redacted>" if k.lower() == "set-cookie" else v] for k, v in cap.headers
+            ],
             "redirects": [
                 {"status": r.status, "url": r.url, "location": r.location} for r in cap.redirects
             ],
@@ -72,4 +74,6 @@ def write_json(report: Report, path: str | Path, *, strict: bool = False) -> Non
     text = json.dumps(
         report_to_dict(report, strict=strict), indent=2, ensure_ascii=False, default=str
     )
-    Path(path).write_text(text + "\n", encoding="utf-8")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text + "\n", encoding="utf-8")

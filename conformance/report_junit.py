@@ -63,4 +63,6 @@ def junit_tree(report: Report, *, strict: bool = False) -> ET.Element:
 
 def write_junit(report: Report, path: str | Path, *, strict: bool = False) -> None:
     tree = ET.ElementTree(junit_tree(report, strict=strict))
-    tree.write(Path(path), encoding="utf-8", xml_declaration=True)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tree.write(target, encoding="utf-8", xml_declaration=True)

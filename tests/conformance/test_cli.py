@@ -283,17 +283,31 @@ def test_save_body_replays_with_decode(base: str, tmp_path: Path) -> None:
     assert len(out.splitlines()) == 22
 
 
-def test_unwritable_report_is_a_one_line_error(base: str, tmp_path: Path) -> None:
-    code, _, err = cli(
+def test_reports_create_their_folder_and_an_unwritable_path_is_one_line(
+    base: str, tmp_path: Path
+) -> None:
+    nested = tmp_path / "out" / "deeper"
+    code, _, _ = cli(
         f"{base}/good",
         *FAST,
         "--only",
         "http.status",
         "--json-report",
-        str(tmp_path / "no" / "r.json"),
+        str(nested / "r.json"),
+        "--junit-xml",
+        str(nested / "r.xml"),
+    )
+    assert code == 0
+    assert (nested / "r.json").is_file()
+    assert (nested / "r.xml").is_file()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = cli(
+        f"{base}/good", *FAST, "--only", "http.status", "--json-report", str(blocker / "r.json")
     )
     assert code == 2
     assert err.startswith("sse-conformance: error: cannot write a report")
+    assert err.count("\n") == 1
 
 
 def test_launch_that_never_gets_ready_is_a_one_line_error() -> None:

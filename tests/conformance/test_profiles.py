@@ -100,3 +100,19 @@ def test_a_file_extending_itself(tmp_path: Path) -> None:
     path.write_text(f"extends = '{path}'\n")
     with pytest.raises(ProfileError, match="extends itself"):
         load_profile(str(path))
+
+
+def test_summary_redacts_credentials_and_raw_sentinel() -> None:
+    profile = load_profile("generic").replace(
+        headers={"Authorization": "Bearer sk-secret", "X-Api-Key": "k", "Accept-Language": "en"}
+    )
+    headers = dict(map(tuple, profile.summary()["headers"]))
+    assert headers["Authorization"] == "<redacted, 16 chars>"
+    assert headers["X-Api-Key"] == "<redacted, 1 chars>"
+    assert headers["Accept-Language"] == "en"
+    assert "sk-secret" not in repr(profile.summary())
+    decoded = load_profile("generic").replace(sentinel="[DONE]", data_format="json")
+    assert decoded.is_sentinel('"[DONE]"')
+    raw = decoded.replace(sentinel_raw=True)
+    assert raw.is_sentinel("[DONE]")
+    assert not raw.is_sentinel('"[DONE]"')
