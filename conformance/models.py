@@ -40,9 +40,13 @@ class Evidence:
     offset: int | None
     excerpt: str
     t: float | None = None  # seconds since the request started, when timing is the point
+    label: str = ""  # where, when not in the body nor the HTTP head (e.g. "client 2")
 
     def describe(self) -> str:
-        where = f"@{self.offset}" if self.offset is not None else "@http"
+        if self.offset is not None:
+            where = f"@{self.offset}"
+        else:
+            where = f"[{self.label}]" if self.label else "@http"
         when = f" t={self.t:.3f}s" if self.t is not None else ""
         return f"{where}{when}: {self.excerpt}"
 

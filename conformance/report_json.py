@@ -31,7 +31,8 @@ def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
                 "detail": r.reason,
                 "spec": r.spec,
                 "evidence": [
-                    {"offset": e.offset, "excerpt": e.excerpt, "t": e.t} for e in r.evidence
+                    {"offset": e.offset, "excerpt": e.excerpt, "t": e.t, "label": e.label}
+                    for e in r.evidence
                 ],
             }
             for r in report.results

@@ -295,16 +295,25 @@ def concurrent(ctx: CheckContext) -> Outcome:
     if (early := _not_judged(ctx, ctx.concurrent, ctx.profile.concurrency)) is not None:
         return early
     assert ctx.concurrent is not None
-    bad = []
+    bad: list[str] = []
+    evidence: list[Evidence] = []
     for i, cap in enumerate(ctx.concurrent, 1):
         problems = own_problems(cap, ctx.capture, ctx.profile)
         if problems:
             bad.append(f"client {i}: {'; '.join(problems)}")
+            evidence.append(
+                Evidence(
+                    None,
+                    f"{'; '.join(problems)} (ended: {cap.end_reason})",
+                    cap.t_end,
+                    f"client {i}",
+                )
+            )
     counts = ", ".join(str(len(c.events)) for c in ctx.concurrent)
     if bad:
         return problem(
             f"{len(bad)} of {len(ctx.concurrent)} concurrent clients got a broken stream: {bad[0]}",
-            *(Evidence(None, line) for line in bad[:MAX_EVIDENCE]),
+            *evidence[:MAX_EVIDENCE],
         )
     return passed(
         f"{len(ctx.concurrent)} concurrent clients each got the full stream (events: {counts}; "
@@ -356,7 +365,10 @@ def disconnect(ctx: CheckContext) -> Outcome:
         return problem(
             f"after {len(aborted)} clients aborted, a new stream was broken: {'; '.join(problems)}",
             Evidence(
-                None, f"follow-up ended: {follow.end_reason} {follow.end_message}", follow.t_end
+                None,
+                f"{len(follow.events)} events, ended: {follow.end_reason} ({follow.end_message})",
+                follow.t_end,
+                "follow-up client",
             ),
         )
     first = follow.events[0].t if follow.events else 0.0

@@ -422,6 +422,8 @@ def test_stream_concurrent() -> None:
     result = run_check("stream.concurrent", main, profile, concurrent=[good[0], part])
     assert result.verdict is FAIL
     assert "client 2: 17 of 22 events" in result.reason
+    assert result.evidence[0].label == "client 2"
+    assert result.evidence[0].describe().startswith("[client 2]")
     assert "greeting" in result.reason
     assert run_check("stream.concurrent", main, profile).verdict is SKIP
 
