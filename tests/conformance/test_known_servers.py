@@ -26,10 +26,12 @@ import dataclasses
 import json
 import zlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.models import Report, Verdict
 from conformance.runner import run_suite, run_suite_sync
@@ -922,3 +924,41 @@ def test_hand_served_preset_through_the_cli() -> None:
     assert any("http.content-type" in line for line in failing), cli.stdout
     assert not any("payload." in line or "framing." in line for line in failing), cli.stdout
     assert set(presets(1.0)) >= {"good", "buffered", "never-answers", "wedges"}
+
+
+STREAMED_FRAMINGS: tuple[Literal["chunked", "close"], ...] = ("chunked", "close")
+
+
+@st.composite
+def valid_streams(draw: st.DrawFn) -> SseResponse:
+    """Any mix of the valid variations: framing, line endings, BOM, comments, ids, write sizes."""
+    eol = draw(st.sampled_from([b"\n", b"\r\n", b"\r"]))
+    boms = [b"", BOM] + ([BOM + b"\r\n"] if eol == b"\r\n" else [])
+    framing = draw(st.sampled_from(STREAMED_FRAMINGS))
+    splitter = draw(
+        st.sampled_from([None, split_every(1), split_every(3), split_every(7), split_after_cr])
+    )
+    return SseResponse(
+        eol=eol,
+        bom=draw(st.sampled_from(boms)),
+        framing=framing,
+        version="HTTP/1.0" if framing == "close" and draw(st.booleans()) else "HTTP/1.1",
+        comments=draw(st.booleans()),
+        ids=draw(st.booleans()),
+        retry=draw(st.sampled_from([None, 0, 3000])),
+        splitter=splitter,
+        space=draw(st.sampled_from([b" ", b""])),
+        headers=draw(st.sampled_from([GOOD.headers, HEADERS_UTF8])),
+        interval=0.01,
+    )
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(server=valid_streams())
+def test_any_combination_of_valid_variations_passes(server: SseResponse) -> None:
+    """Combinations the hand-written cases do not cover (BOM + CR + byte-at-a-time + HTTP/1.0...)."""
+    with threaded_sse_server(server) as running:
+        report = run_suite_sync(
+            running.url, fast_profile(interval=0.01, concurrency=1, disconnect_clients=1)
+        )
+    assert_verdicts(report, Case("combination", lambda: server))
