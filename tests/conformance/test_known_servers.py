@@ -962,3 +962,30 @@ def test_any_combination_of_valid_variations_passes(server: SseResponse) -> None
             running.url, fast_profile(interval=0.01, concurrency=1, disconnect_clients=1)
         )
     assert_verdicts(report, Case("combination", lambda: server))
+
+
+# One defect, layered on any valid variation: detection must not depend on framing or line endings.
+LAYERED_DEFECTS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
+    "text-plain": ({"headers": HEADERS_PLAIN}, frozenset({"http.content-type"})),
+    "unterminated": (
+        {"terminate_last": False},
+        frozenset({"framing.terminated", "payload.count", "payload.sentinel"}),
+    ),
+    "no-sentinel": ({"transform": no_sentinel}, frozenset({"payload.count", "payload.sentinel"})),
+    "not-json": ({"encode": plain_text}, frozenset({"payload.json"})),
+    "event-type": ({"event_type": "ram"}, frozenset({"payload.event-type"})),
+    "never-closes": ({"after_sentinel": "hang"}, frozenset({"stream.closes"})),
+    "one-extra": ({"transform": one_extra}, frozenset({"payload.count", "payload.ram-format"})),
+}
+
+
+@settings(max_examples=21, deadline=None, derandomize=True)
+@given(base=valid_streams(), defect=st.sampled_from(sorted(LAYERED_DEFECTS)))
+def test_one_defect_on_any_valid_variation_fails_exactly(base: SseResponse, defect: str) -> None:
+    changes, fails = LAYERED_DEFECTS[defect]
+    server = dataclasses.replace(base, **changes)
+    with threaded_sse_server(server) as running:
+        report = run_suite_sync(
+            running.url, fast_profile(interval=0.01, concurrency=1, disconnect_clients=1)
+        )
+    assert_verdicts(report, Case(defect, lambda: server, fails=fails))
