@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from conformance.models import Report
     from conformance.profiles import Profile
 
-FAST_INTERVAL = 0.02
+FAST_INTERVAL = 0.01
 # Short, but not so short that a loaded 2-core machine (other test runs, browsers) trips them:
 # every server here sends its first event within ~50 ms, so 2 s is a 40x margin.
 FAST_LIMITS: dict[str, Any] = {

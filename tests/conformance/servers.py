@@ -451,7 +451,7 @@ class SseResponse:
     comments: bool = False  # a ":keep-alive" comment line before every event
     separator: bytes | None = None  # what ends each event instead of a blank line (e.g. b"\n")
     terminate_last: bool = True
-    interval: float = 0.02
+    interval: float = 0.01
     pause_before: Callable[[int], float] | None = None  # message index -> pause (else interval)
     head_delay: float = 0.0  # before the status line
     first_delay: float = 0.0  # after the head, before the first event
