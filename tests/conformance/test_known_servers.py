@@ -11,7 +11,7 @@ Policy of the matrix:
   words, evidence by byte offset into the server's body.
 - Valid servers pass with no fail and, where the spec is clean, no warning; streams that are valid
   but risky (a BOM then LF, a non-UTF-8 charset, unknown fields...) warn exactly one check.
-- stream.cadence (a SHOULD on 20 ms gaps) is tolerated everywhere but where it is the point: a
+- stream.cadence (a SHOULD on 10 ms gaps) is tolerated everywhere but where it is the point: a
   shared 2-core machine delays a tick by 50 ms now and then.
 - gzip: a stream compressed and flushed per event is delivered on time and browsers decode it, so
   it only warns http.content-encoding; a compressor that buffers fails stream.incremental.
@@ -758,7 +758,7 @@ def describe(report: Report) -> str:
     return "\n".join(lines)
 
 
-# A SHOULD check on inter-event gaps of 20 ms: on a shared 2-core machine any 50 ms hiccup of the
+# A SHOULD check on inter-event gaps of 10 ms: on a shared 2-core machine any 50 ms hiccup of the
 # scheduler warns it. It is asserted where it is the point (irregular-cadence), tolerated elsewhere.
 TIMING_WARNINGS = frozenset({"stream.cadence"})
 
