@@ -1,0 +1,26 @@
+"""The catalogue itself: stable, documented ids that a report can always explain."""
+
+from __future__ import annotations
+
+import re
+
+from conformance import checks
+from conformance.models import Severity
+
+
+def test_every_check_is_documented_and_cites_its_rule() -> None:
+    specs = checks.all_checks()
+    assert len({s.id for s in specs}) == len(specs)
+    for spec in specs:
+        assert re.fullmatch(r"[a-z]+\.[a-z0-9-]+", spec.id), spec.id
+        assert spec.title, spec.id
+        assert spec.spec.startswith("https://"), spec.id
+        assert spec.doc, spec.id
+        assert isinstance(spec.severity, Severity)
+        assert spec.needs <= {"concurrent", "disconnect"}, spec.id
+
+
+def test_order_is_by_area_whatever_the_import_order() -> None:
+    areas = [s.id.split(".")[0] for s in checks.all_checks()]
+    core = [a for a in areas if a in ("http", "framing", "payload", "stream", "browser")]
+    assert core == sorted(core, key=("http", "framing", "payload", "stream", "browser").index)
