@@ -236,7 +236,7 @@ def summary_table(series: Sequence[Series], verdicts: dict[str, dict[str, Any]])
     base_cpu = base.cpu_per_1k() if base else None
     base_rss = base.rss_per_stream() if base else None
     head = (
-        f"{'implementation':<40} {'largest N ok':>13} {'vs base':>8} {'cpu%/1k':>8} "
+        f"{'implementation':<40} {'largest N ok':>18} {'vs base':>8} {'cpu%/1k':>8} "
         f"{'vs base':>8} {'KiB/stream':>10} {'vs base':>8}  conformance"
     )
     lines = [head, "-" * len(head)]
@@ -251,7 +251,7 @@ def summary_table(series: Sequence[Series], verdicts: dict[str, dict[str, Any]])
         if verdict.get("exit_code") not in (None, 0):
             conf = f"FAILED ({conf})"
         lines.append(
-            f"{s.impl.title:<40} {_fmt(n, '.0f') + spread:>13} {_ratio(n, base_n):>8} "
+            f"{s.impl.title:<40} {_fmt(n, '.0f') + spread:>18} {_ratio(n, base_n):>8} "
             f"{_fmt(cpu, '.1f'):>8} {_ratio(cpu, base_cpu, invert=True):>8} "
             f"{_fmt(None if rss is None else rss / 1024, '.1f'):>10} "
             f"{_ratio(rss, base_rss, invert=True):>8}  {conf}"
