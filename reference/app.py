@@ -87,7 +87,7 @@ def create_app(
     if clock is not None:
         sampler_args["clock"] = clock
     sampler = Sampler(settings.interval, send_timeout=settings.send_timeout, **sampler_args)
-    hub = StreamHub(sampler, max_streams=settings.max_streams, queue_size=settings.queue_size)
+    hub = StreamHub(sampler, max_streams=settings.max_streams, queue_size=settings.inbox_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

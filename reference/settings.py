@@ -37,7 +37,9 @@ class Settings:
     # A client whose socket stops draining blocks ``send``; after this many seconds it is dropped.
     send_timeout: float = 5.0
     # Ticks a stream may fall behind the sampler before it is dropped (bounds memory per client).
-    queue_size: int = 4
+    # None: enough ticks to cover send_timeout (see inbox_size), so a fast interval does not drop a
+    # client that merely paused for a few ticks on a busy machine.
+    queue_size: int | None = None
     # Seconds after SIGINT/SIGTERM by which the process has exited, streams ended or not.
     shutdown_timeout: float = 1.0
     static_dir: Path = PROJECT_ROOT / "static"
@@ -60,7 +62,10 @@ class Settings:
             math.isfinite(self.send_timeout) and self.send_timeout > 0,
             f"send-timeout must be a number of seconds > 0, got {self.send_timeout}",
         )
-        _check(self.queue_size >= 1, f"queue-size must be at least 1, got {self.queue_size}")
+        _check(
+            self.queue_size is None or self.queue_size >= 1,
+            f"queue-size must be at least 1, got {self.queue_size}",
+        )
         _check(
             math.isfinite(self.shutdown_timeout) and 0 < self.shutdown_timeout <= 60,
             f"shutdown-timeout must be > 0 and <= 60 seconds, got {self.shutdown_timeout}",
@@ -70,6 +75,14 @@ class Settings:
             f"log-level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}",
         )
         _check(self.static_dir.is_dir(), f"static-dir {self.static_dir} is not a directory")
+
+    @property
+    def inbox_size(self) -> int:
+        """Ticks a stream may fall behind: the explicit ``queue_size``, else as many ticks as
+        ``send_timeout`` spans, at least 4 and at most 256 (about 25 KiB per stalled client)."""
+        if self.queue_size is not None:
+            return self.queue_size
+        return max(4, min(256, math.ceil(self.send_timeout / self.interval) + 1))
 
     @property
     def total_messages(self) -> int:
@@ -120,7 +133,7 @@ _HELP = {
     "samples": "samples per run; a run is samples + 2 messages (default 20)",
     "max_streams": "open streams beyond which new ones get 503 (default 5000)",
     "send_timeout": "seconds a blocked send may take before the client is dropped (default 5)",
-    "queue_size": "ticks a stream may fall behind before it is dropped (default 4)",
+    "queue_size": "ticks a stream may fall behind before it is dropped (default: as many as send-timeout spans, 4 to 256)",
     "shutdown_timeout": "exit at the latest this many seconds after SIGINT/SIGTERM (default 1.0)",
     "static_dir": "folder of the page (default: static/ of the project)",
     "vue_dir": "folder holding vue.esm-browser.prod.js (default: node_modules/vue/dist)",

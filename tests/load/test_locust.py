@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,11 @@ import pytest
 
 from tests.support import free_port, server_process
 
-pytest.importorskip("locust")
+# Never import locust here: importing it monkey-patches threading and sockets (gevent) for the
+# whole pytest process, and every threaded test server after it breaks. Locust runs in subprocesses.
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("locust") is None, reason="locust is not installed (extra: load)"
+)
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "conformance" / "locust_user.py"
 REFERENCE = [

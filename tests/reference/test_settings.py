@@ -156,3 +156,12 @@ def test_port_in_use_is_one_error_line_and_exit_3() -> None:
     assert result.returncode == 3  # uvicorn's startup-failure code
     assert "address already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_inbox_spans_the_send_timeout_unless_set() -> None:
+    # A stream is dropped as "slow" no sooner than a blocked send would be, within a memory bound.
+    assert Settings().inbox_size == 6  # 5 s at 1 s
+    assert Settings(interval=0.05).inbox_size == 101
+    assert Settings(interval=0.001).inbox_size == 256
+    assert Settings(interval=60).inbox_size == 4
+    assert Settings(queue_size=2).inbox_size == 2
