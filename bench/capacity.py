@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from typing import Any
 
 from conformance.load.cli import ensure_descriptors
 from conformance.load.runner import LoadConfig, LoadReport, StepResult, run_load
+from tests.support import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_CPU = 0
@@ -70,21 +70,6 @@ IMPLEMENTATIONS = (
 GENERATOR_CHECK = Implementation(
     "raw-fanout", "raw asyncio fan-out (measurement floor)", ("-m", "bench.apps.raw_fanout"), False
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"server did not listen on {port} within {timeout} s")
 
 
 def _pin_server() -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from conformance.evidence import escape_excerpt
 from conformance.models import Result, Verdict
+from conformance.profiles import redact_headers
 
 if TYPE_CHECKING:
     from conformance.capture import Capture
@@ -456,18 +457,6 @@ def _launch_section(output: str) -> str:
         f"<h2>Launched server output{note}</h2><details><summary>stdout + stderr of --launch</summary>"
         f"<pre>{_e(shown) or '(nothing)'}</pre></details>"
     )
-
-
-SECRET_HEADER_WORDS = ("auth", "cookie", "token", "key", "secret", "session", "password")
-
-
-def redact_headers(headers: Iterable[Sequence[str]]) -> list[tuple[str, str]]:
-    """Request headers as shown in a report: credentials replaced (reports become CI artifacts)."""
-    out = []
-    for name, value in headers:
-        secret = any(word in name.lower() for word in SECRET_HEADER_WORDS)
-        out.append((name, f"<redacted, {len(value)} chars>" if secret else value))
-    return out
 
 
 def _profile_section(report: Report) -> str:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import free_port, wait_for_port
+from tests.support import free_port, stop_process, wait_for_port
 
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/bin/nginx")
 
@@ -119,10 +118,4 @@ def nginx_proxy(
             raise RuntimeError(f"nginx did not start: {log}") from None
         yield Proxy(port, f"http://127.0.0.1:{port}", config, error_log)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_process(proc)
