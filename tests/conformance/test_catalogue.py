@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from conformance import checks
 from conformance.models import Severity
@@ -24,3 +25,9 @@ def test_order_is_by_area_whatever_the_import_order() -> None:
     areas = [s.id.split(".")[0] for s in checks.all_checks()]
     core = [a for a in areas if a in ("http", "framing", "payload", "stream", "browser")]
     assert core == sorted(core, key=("http", "framing", "payload", "stream", "browser").index)
+
+
+def test_the_readme_catalogue_names_every_check() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [s.id for s in checks.all_checks() if f"`{s.id}`" not in readme]
+    assert not missing, f"README.md's check catalogue lacks {missing}"
