@@ -1,8 +1,16 @@
-"""One RAM sampler per process, fanned out to every open stream.
+"""One RAM sampler per process, fanned out to every open stream, each at its own phase.
 
-The demo we replace called psutil and formatted the text once per client per second; here a tick
-costs one ``virtual_memory()`` call and one formatting, whatever the number of clients, and every
-stream receives the same pre-encoded ``data:`` bytes. Each stream owns a :class:`Subscription`: a
+The demo we replace called psutil and formatted the text once per client per second; here an
+interval costs one ``virtual_memory()`` call and one formatting, whatever the number of clients,
+and every stream receives the same pre-encoded ``data:`` bytes.
+
+Why phases: pushing the sample to every stream on one shared tick makes the server send (and the
+clients receive) 10,000 events in one burst each second, ~300 ms of back-to-back sends, which is
+the p99 lateness of the last stream in the burst. Instead a stream's k-th sample goes out at its
+own start time + k * interval: the ticker wakes ``buckets`` times per interval and serves only the
+streams whose phase falls in that slice, so the send work is spread evenly over the interval and
+each stream keeps a steady cadence. A stream's first sample therefore comes one interval (plus at
+most one bucket width) after it subscribed. Each stream owns a :class:`Subscription`: a
 small bounded buffer the sampler fills without ever awaiting, so a client that stops reading can
 neither delay the others nor make the server's memory grow (its buffer fills, and it is dropped).
 
@@ -49,6 +57,17 @@ def encode_data(text: str) -> bytes:
     return b"data: " + json.dumps(text).encode("ascii") + b"\n\n"
 
 
+# Slices of the interval the fan-out is spread over (a pass every interval / BUCKETS seconds), and
+# the narrowest slice allowed, so a tiny interval does not make the ticker spin.
+BUCKETS = 50
+MIN_BUCKET_WIDTH = 0.005
+
+
+def bucket_count(interval: float) -> int:
+    """``BUCKETS``, fewer when the interval is too short for slices of ``MIN_BUCKET_WIDTH``."""
+    return max(1, min(BUCKETS, int(interval / MIN_BUCKET_WIDTH)))
+
+
 # Reasons a stream is dropped by the server (as opposed to ending or being left by its client).
 DROP_REASONS = frozenset({"slow", "send_timeout"})
 
@@ -60,7 +79,17 @@ class Subscription:
     stopped reading): the check rides on the tick loop, so the hot path arms no timer per send.
     """
 
-    __slots__ = ("_items", "_loop", "_maxsize", "_waiter", "reason", "sending_since", "task")
+    __slots__ = (
+        "_items",
+        "_loop",
+        "_maxsize",
+        "_waiter",
+        "bucket",
+        "first_pass",
+        "reason",
+        "sending_since",
+        "task",
+    )
 
     def __init__(self, maxsize: int, task: asyncio.Task[Any] | None = None) -> None:
         self._items: deque[bytes] = deque()
@@ -70,6 +99,14 @@ class Subscription:
         self.reason: str | None = None
         self.task = task
         self.sending_since: float | None = None
+        # Set by Sampler.subscribe: the slice of the interval this stream is served in, and the
+        # first pass allowed to feed it (one interval after it subscribed, not the pass just after).
+        self.bucket = 0
+        self.first_pass = 0
+
+    def __len__(self) -> int:
+        """Samples waiting in the inbox (pushed, not yet taken by the stream)."""
+        return len(self._items)
 
     @property
     def closed(self) -> bool:
@@ -118,7 +155,13 @@ class Subscription:
 
 
 class Sampler:
-    """The process-wide ticker; ``read_memory`` and ``clock`` are injectable for exact-byte tests."""
+    """The process-wide ticker; ``read_memory``, ``clock`` and ``timer`` are injectable for tests.
+
+    Time is cut into passes of ``width = interval / buckets`` seconds from an origin (the moment
+    the ticker started): pass ``j`` runs at ``origin + (j + 1) * width`` and serves bucket
+    ``j % buckets`` of interval ``j // buckets``. A stream subscribing during pass slot ``j`` goes
+    into bucket ``j % buckets`` and is first served by pass ``j + buckets``: one interval later.
+    """
 
     def __init__(
         self,
@@ -127,16 +170,27 @@ class Sampler:
         send_timeout: float = math.inf,
         read_memory: Callable[[], MemoryReading] = psutil.virtual_memory,
         clock: Callable[[], datetime] = datetime.now,
+        timer: Callable[[], float] | None = None,
     ) -> None:
         self.interval = interval
         self.send_timeout = send_timeout
+        self.buckets = bucket_count(interval)
+        self.width = interval / self.buckets
         self._read_memory = read_memory
         self._clock = clock
-        # A dict, not a set: ticks serve streams in arrival order, the same order every tick, so
-        # each stream's place in the fan-out burst (and so its cadence) stays steady.
-        self._subscribers: dict[Subscription, None] = {}
+        self._timer = timer
+        # Dicts, not sets: a pass serves its streams in arrival order, the same order every
+        # interval, so each stream's place in its bucket (and so its cadence) stays steady.
+        self._buckets: list[dict[Subscription, None]] = [{} for _ in range(self.buckets)]
+        self._count = 0
+        self._origin = 0.0
         self._task: asyncio.Task[None] | None = None
+        # The shared sample of one interval: (interval index, bytes or None if the read failed).
+        self._cached: tuple[int, bytes | None] | None = None
+        # psutil reads (one per interval at most, whatever the number of streams): /healthz
+        # "sampler_ticks". ``passes`` counts bucket passes.
         self.ticks = 0
+        self.passes = 0
         self.dropped_slow = 0
         self.dropped_send_timeout = 0
         self.sample_errors = 0
@@ -148,22 +202,40 @@ class Sampler:
 
     @property
     def subscribers(self) -> int:
-        return len(self._subscribers)
+        return self._count
+
+    def now(self) -> float:
+        return self._timer() if self._timer is not None else asyncio.get_running_loop().time()
+
+    def pass_index(self, now: float) -> int:
+        """The pass slot ``now`` falls in (pass ``j`` covers ``[origin + j*width, +width)``)."""
+        return max(0, math.floor((now - self._origin) / self.width))
 
     def subscribe(self, maxsize: int, task: asyncio.Task[Any] | None = None) -> Subscription:
         subscription = Subscription(maxsize, task)
-        self._subscribers[subscription] = None
+        now = self.now()
         if not self.running:
+            self._origin = now
+            self._cached = None
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name="reference-sampler"
             )
+        slot = self.pass_index(now)
+        subscription.bucket = slot % self.buckets
+        subscription.first_pass = slot + self.buckets
+        self._buckets[subscription.bucket][subscription] = None
+        self._count += 1
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscribers.pop(subscription, None)
-        if not self._subscribers and self._task is not None:
+        self._forget(subscription)
+        if not self._count and self._task is not None:
             self._task.cancel()
             self._task = None
+
+    def _forget(self, subscription: Subscription) -> None:
+        if self._buckets[subscription.bucket].pop(subscription, 0) is None:
+            self._count -= 1
 
     async def stop(self) -> None:
         """Cancel the ticker and wait for it (used at shutdown)."""
@@ -179,12 +251,14 @@ class Sampler:
         self.latest_text = text
         return encode_data(text)
 
-    def tick(self, now: float | None = None) -> None:
-        """Sample once and hand the same bytes to every subscriber without awaiting.
+    def _sample_of(self, cycle: int) -> bytes | None:
+        """The interval's shared sample, read lazily by its first pass that feeds someone.
 
-        Also the send watchdog: a stream whose current send started more than ``send_timeout``
-        ago is dropped here (so the timeout is enforced with one tick's resolution).
+        A failed read is not retried before the next interval: one psutil call per interval
+        stays true even while psutil fails, and the streams simply wait for the next sample.
         """
+        if self._cached is not None and self._cached[0] == cycle:
+            return self._cached[1]
         self.ticks += 1
         data: bytes | None
         try:
@@ -194,36 +268,57 @@ class Sampler:
             # and leave every stream waiting forever; say it once, with the traceback.
             self.sample_errors += 1
             if self.sample_errors == 1:
-                logger.exception("sampling RAM failed; retrying on every tick")
+                logger.exception("sampling RAM failed; retrying every interval")
             data = None
-        if now is None:
-            now = asyncio.get_running_loop().time()
+        self._cached = (cycle, data)
+        return data
+
+    def serve(self, index: int, now: float) -> None:
+        """Pass ``index``: hand this interval's sample to the streams of its bucket, no awaiting.
+
+        Also the send watchdog: a stream of the bucket whose current send started more than
+        ``send_timeout`` ago is dropped here (so the timeout is enforced with one interval's
+        resolution, as every stream is checked once per interval).
+        """
+        self.passes += 1
+        bucket = self._buckets[index % self.buckets]
+        if not bucket:
+            return
+        cycle = index // self.buckets
         deadline = now - self.send_timeout
-        for subscription in list(self._subscribers):
+        data: bytes | None = None
+        fetched = False
+        for subscription in list(bucket):
             since = subscription.sending_since
             if since is not None and since < deadline:
                 subscription.drop("send_timeout")
-                self._subscribers.pop(subscription, None)
+                self._forget(subscription)
                 self.dropped_send_timeout += 1
-            elif data is not None and not subscription.push(data):
+                continue
+            if subscription.first_pass > index:
+                continue  # subscribed less than one interval ago
+            if not fetched:
+                data, fetched = self._sample_of(cycle), True
+            if data is not None and not subscription.push(data):
                 # Full inbox (the stream stopped draining) or already closed: stop feeding it.
-                self._subscribers.pop(subscription, None)
+                self._forget(subscription)
                 if subscription.reason == "slow":
                     self.dropped_slow += 1
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_tick = loop.time() + self.interval
+        index = 0
         while True:
-            await asyncio.sleep(max(0.0, next_tick - loop.time()))
-            self.tick(loop.time())
-            if not self._subscribers:
-                # The tick dropped the last listener (a stalled client): stop sampling for nobody.
+            due = self._origin + (index + 1) * self.width
+            await asyncio.sleep(max(0.0, due - self.now()))
+            now = self.now()
+            self.serve(index, now)
+            if not self._count:
+                # The pass dropped the last listener (a stalled client): stop sampling for nobody.
                 self._task = None
                 return
-            now = loop.time()
-            next_tick += self.interval
-            if next_tick <= now:
-                # We fell behind (overloaded loop): skip the missed ticks instead of bursting.
-                missed = int((now - next_tick) // self.interval) + 1
-                next_tick += missed * self.interval
+            index += 1
+            behind = now - (self._origin + (index + 1) * self.width)
+            if behind >= self.interval:
+                # Far behind (overloaded loop): skip whole missed intervals instead of bursting;
+                # a smaller lag is caught up pass by pass, keeping every bucket's turn.
+                index += self.buckets * int(behind // self.interval)

@@ -8,8 +8,9 @@ whose ``send`` stays blocked longer than ``send_timeout``; (c) be counted, for `
 uvicorn otherwise waits for open responses to finish before it exits).
 
 Wire format, fixed: every message is ``id: N\\n`` then ``data: <JSON string>\\n`` then ``\\n``.
-Message 0 is sent at once; each following message goes out on a shared sampler tick (so the first
-sample comes less than one interval after message 0), the sentinel on the tick after the last sample.
+Message 0 is sent at once; each following message goes out at the stream's own phase (its start
+time + k * interval, see :mod:`reference.sampler`), so the first sample comes one interval after
+message 0 (plus at most 1/50 of it), the sentinel one interval after the last sample.
 """
 
 from __future__ import annotations
