@@ -7,8 +7,8 @@ correct ram-monitor stream (a short-interval run), then steps the load up at the
 pinned to CPU 0 and this process (the load generator) pinned to CPU 1, and reports the largest N
 meeting the delivery criterion (every event delivered, p99 lateness <= 250 ms), CPU per 1,000
 streams, RSS per stream, ratios against the baseline and a PNG plot. A raw asyncio fan-out
-server (one pre-encoded write per stream per tick) run through every step shows the
-measurement floor: the lateness the load generator itself adds when N events arrive at once.
+server (one pre-encoded write per stream, every stream on the same tick) run through every step
+shows what a single burst per tick costs, the load generator's reading of it included.
 
     python -m bench.capacity [--steps 500,1000,...] [--hold 8] [--repeat 1] [--out out/bench]
 """
@@ -52,7 +52,7 @@ class Implementation:
 IMPLEMENTATIONS = (
     Implementation(
         "reference",
-        "reference (shared sampler)",
+        "reference (shared sampler, phased)",
         ("-m", "reference", "--max-streams", "20000", *QUIET_REFERENCE),
     ),
     Implementation(
@@ -68,7 +68,7 @@ IMPLEMENTATIONS = (
     ),
 )
 GENERATOR_CHECK = Implementation(
-    "raw-fanout", "raw asyncio fan-out (measurement floor)", ("-m", "bench.apps.raw_fanout"), False
+    "raw-fanout", "raw asyncio fan-out (single burst)", ("-m", "bench.apps.raw_fanout"), False
 )
 
 

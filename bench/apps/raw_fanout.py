@@ -1,6 +1,7 @@
-"""A deliberately minimal SSE server (raw asyncio, one shared tick) to measure the load
-generator itself: its per-stream cost is one ``transport.write`` of pre-encoded bytes per tick,
-so whatever limits a run against it is the generator, not the server."""
+"""A deliberately minimal SSE server (raw asyncio, one shared tick): its per-stream cost is one
+``transport.write`` of pre-encoded bytes per tick, every stream in the same burst. It shows what a
+single burst of N events per tick costs, the load generator's reading of it included (the
+reference spreads its streams over the interval instead)."""
 
 from __future__ import annotations
 
