@@ -32,7 +32,7 @@ from typing import Any
 
 from conformance.load.cli import ensure_descriptors
 from conformance.load.runner import LoadConfig, LoadReport, StepResult, run_load
-from tests.support import free_port, wait_for_port
+from testing.support import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_CPU = 0

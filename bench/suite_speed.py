@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import server_process
+from testing.support import server_process
 
 BOUND_FACTOR = 1.15
 BOUND_SLACK_S = 3.0

@@ -22,11 +22,10 @@ from typing import Any, NoReturn, TextIO
 import httpx
 
 from conformance import checks
-from conformance.capture import parse_header_args
 from conformance.models import Report
 from conformance.parser import Parser
 from conformance.profiles import DATA_FORMATS, Profile, ProfileError, load_profile
-from conformance.report_text import render_catalogue, render_catalogue_markdown, render_report
+from conformance.reports.text import render_catalogue, render_catalogue_markdown, render_report
 from conformance.runner import Progress, run_suite_sync
 
 PROG = "sse-conformance"
@@ -71,6 +70,17 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
     return value
+
+
+def parse_header_args(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """``Name: value`` strings (the -H flag) to pairs; raises ValueError with a one-line reason."""
+    out = []
+    for value in values:
+        name, sep, rest = value.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"header {value!r} is not 'Name: value'")
+        out.append((name.strip(), rest.strip()))
+    return tuple(out)
 
 
 def _globs(text: str) -> list[str]:
@@ -270,16 +280,16 @@ def _write_reports(report: Report, args: argparse.Namespace, launch_output: str 
             for chunk in report.capture.chunks:
                 fh.write(chunk.data)
     if args.json_report:
-        from conformance.report_json import write_json
+        from conformance.reports.json import write_json
 
         write_json(report, args.json_report, strict=args.strict)
     if args.junit_xml:
-        from conformance.report_junit import write_junit
+        from conformance.reports.junit import write_junit
 
         write_junit(report, args.junit_xml, strict=args.strict)
     if args.html_report:
         try:
-            module = importlib.import_module("conformance.report_html")
+            module = importlib.import_module("conformance.reports.html")
         except ImportError as exc:
             raise UsageError(f"--html-report is not available: {exc}") from None
         module.write_html_report(

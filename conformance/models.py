@@ -1,4 +1,4 @@
-"""The suite's vocabulary: verdicts, check results with evidence, the check catalogue entry, the report.
+"""The suite's vocabulary: verdicts, check results with evidence, the report.
 
 Kept free of I/O and of the HTTP client so reports (JSON, JUnit, HTML, pytest items) can be built from
 these objects alone, and so checks stay pure functions that tests can feed hand-built captures.
@@ -6,15 +6,13 @@ these objects alone, and so checks stay pure functions that tests can feed hand-
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from conformance.capture import Capture
-    from conformance.checks.context import CheckContext
+    from conformance.capture.model import Capture
     from conformance.profiles import Profile
 
 
@@ -62,6 +60,15 @@ class Result:
     spec: str = ""
 
 
+class OutcomeKind(StrEnum):
+    """What a check found; only PROBLEM depends on the check's severity (fail or warn)."""
+
+    PASS = "pass"
+    PROBLEM = "problem"
+    WARN = "warn"
+    SKIP = "skip"
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a check function returns; the runner adds the catalogue data to make a Result.
@@ -70,54 +77,25 @@ class Outcome:
     decides its own severity; ``warn`` is an explicit warning even from a MUST check.
     """
 
-    kind: str  # "pass" | "problem" | "warn" | "skip"
+    kind: OutcomeKind
     reason: str
     evidence: tuple[Evidence, ...] = ()
 
 
 def passed(reason: str, *evidence: Evidence) -> Outcome:
-    return Outcome("pass", reason, evidence)
+    return Outcome(OutcomeKind.PASS, reason, evidence)
 
 
 def problem(reason: str, *evidence: Evidence) -> Outcome:
-    return Outcome("problem", reason, evidence)
+    return Outcome(OutcomeKind.PROBLEM, reason, evidence)
 
 
 def warning(reason: str, *evidence: Evidence) -> Outcome:
-    return Outcome("warn", reason, evidence)
+    return Outcome(OutcomeKind.WARN, reason, evidence)
 
 
 def skipped(reason: str) -> Outcome:
-    return Outcome("skip", reason)
-
-
-CheckFn = Callable[["CheckContext"], Outcome]
-
-
-@dataclass(frozen=True, slots=True)
-class CheckSpec:
-    id: str
-    title: str
-    spec: str  # URL (with anchor) of the rule the check rests on
-    severity: Severity
-    fn: CheckFn
-    needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect"
-    doc: str = ""  # what each verdict means (docs/checks.md)
-
-    def result(self, outcome: Outcome) -> Result:
-        if outcome.kind == "problem":
-            verdict = Verdict.FAIL if self.severity is Severity.MUST else Verdict.WARN
-        else:
-            verdict = Verdict(outcome.kind)
-        return Result(
-            check_id=self.id,
-            verdict=verdict,
-            reason=outcome.reason,
-            evidence=outcome.evidence,
-            title=self.title,
-            severity=self.severity,
-            spec=self.spec,
-        )
+    return Outcome(OutcomeKind.SKIP, reason)
 
 
 UNREACHABLE_EXIT = 2

@@ -1,6 +1,6 @@
 """Profiles: what a given kind of stream is expected to carry, and how patiently to read it.
 
-A profile is a TOML file (the built-in ones ship in ``conformance/profiles/``); flags override its
+A profile is a TOML file (the built-in ones ship in ``conformance/profiles/`` and, for each contract, beside its module in ``conformance/contracts/``); flags override its
 values through :meth:`Profile.replace`. Keeping every expectation in one frozen object means a
 report can say exactly what it judged against, and the pytest plugin and CLI share one loader.
 """
@@ -13,14 +13,16 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from conformance.capture import CaptureRequest, Limits, headers_from_mapping
+from conformance.capture.model import CaptureRequest, Limits
 from conformance.parser import Event
 
 DATA_FORMATS = ("json", "text", "any")
-BUILTIN_DIR = "profiles"
+# Built-in profile files: the generic ones, and each contract's beside its module.
+BUILTIN_DIRS = ("profiles", "contracts")
 
 
 class ProfileError(ValueError):
@@ -37,7 +39,7 @@ class Profile:
     data_format: str = "any"  # json | text | any
     event_type: str | None = "message"  # None: any type is fine
     interval: float | None = None  # expected seconds between messages (stream.cadence)
-    ram_format: bool = False  # payload.ram-format applies
+    contract: str | None = None  # an application contract (conformance.contracts) to judge too
     first_event_timeout: float = 5.0  # stream.first-event
     cadence_tolerance: float = 0.5  # fraction of the interval (with a 50 ms floor)
     burst_stall: float = 0.25  # stream.incremental: silence before a burst that looks buffered
@@ -133,6 +135,10 @@ class Profile:
         return out
 
 
+def headers_from_mapping(mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), str(v)) for k, v in mapping.items())
+
+
 SECRET_HEADER_WORDS = ("auth", "cookie", "token", "key", "secret", "session", "password")
 
 
@@ -154,7 +160,7 @@ _PROFILE_TYPES: dict[str, tuple[type, ...]] = {
     "data_format": (str,),
     "event_type": (str, type(None)),
     "interval": (*_NUMBER, type(None)),
-    "ram_format": (bool,),
+    "contract": (str, type(None)),
     "sentinel_raw": (bool,),
     "first_event_timeout": _NUMBER,
     "cadence_tolerance": _NUMBER,
@@ -193,16 +199,24 @@ _REQUEST_KEYS = {"method", "headers", "body", "last_event_id"}
 _LIMIT_KEYS = {f.name for f in dataclasses.fields(Limits)}
 
 
+def _builtin_files() -> dict[str, Traversable]:
+    out: dict[str, Traversable] = {}
+    for folder in BUILTIN_DIRS:
+        for item in resources.files("conformance").joinpath(folder).iterdir():
+            if item.name.endswith(".toml"):
+                out.setdefault(item.name[:-5], item)
+    return out
+
+
 def builtin_names() -> list[str]:
-    folder = resources.files("conformance").joinpath(BUILTIN_DIR)
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(_builtin_files())
 
 
 def _read_toml(name_or_path: str) -> tuple[dict[str, Any], str]:
     looks_like_path = name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path
     if not looks_like_path:
-        resource = resources.files("conformance").joinpath(BUILTIN_DIR, f"{name_or_path}.toml")
-        if not resource.is_file():
+        resource = _builtin_files().get(name_or_path)
+        if resource is None:
             known = ", ".join(builtin_names())
             raise ProfileError(
                 f"unknown profile {name_or_path!r} (built-in: {known}; or a .toml path)"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from conformance.capture import Capture
+    from conformance.capture.model import Capture
     from conformance.launch import LaunchedServer
     from conformance.models import Report, Result
     from conformance.profiles import Profile
@@ -409,12 +409,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     try:
         if state.report is not None and state.json_report:
-            from conformance.report_json import write_json
+            from conformance.reports.json import write_json
 
             Path(state.json_report).parent.mkdir(parents=True, exist_ok=True)
             write_json(state.report, state.json_report, strict=state.strict)
         if state.report is not None and state.html_report:
-            from conformance.report_html import write_html_report
+            from conformance.reports.html import write_html_report
 
             write_html_report(
                 state.report,

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from conformance import checks
-from conformance.capture import Capture, capture, warm_up
+from conformance.capture.http import capture, warm_up
+from conformance.capture.model import Capture
 from conformance.checks.context import CheckContext, DisconnectRun
-from conformance.models import CheckSpec, Outcome, Report, Result, Verdict
+from conformance.checks.registry import CheckSpec
+from conformance.models import Report, Result, Verdict
 from conformance.profiles import Profile
 
 
@@ -98,13 +100,9 @@ def judge(ctx: CheckContext, specs: Sequence[CheckSpec]) -> list[Result]:
         try:
             outcome = spec.fn(ctx)
         except Exception as exc:  # a suite bug must not hide the other verdicts
-            outcome = Outcome(
-                "problem", f"the check crashed (suite bug): {type(exc).__name__}: {exc}"
-            )
+            reason = f"the check crashed (suite bug): {type(exc).__name__}: {exc}"
             results.append(
-                Result(
-                    spec.id, Verdict.FAIL, outcome.reason, (), spec.title, spec.severity, spec.spec
-                )
+                Result(spec.id, Verdict.FAIL, reason, (), spec.title, spec.severity, spec.spec)
             )
             continue
         results.append(spec.result(outcome))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tests.support import uvicorn_thread
+from testing.support import uvicorn_thread
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -15,7 +15,7 @@ from e2e.conftest import BrowserWatch, Target
 from e2e.servers import NOT_JSON_PAYLOAD, not_json_messages, serve_reference, sse_stream_app
 from e2e.test_run import RECONNECT_WAIT_S
 from e2e.ui import GREETING, MonitorPage, check_sample
-from tests.support import server_process
+from testing.support import server_process
 
 ERROR_WORDS = re.compile(r"error|lost|fail|closed|unavailable", re.IGNORECASE)
 

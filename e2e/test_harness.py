@@ -25,7 +25,7 @@ from e2e.servers import (
     sse_stream_app,
 )
 from e2e.ui import check_sample
-from tests.support import uvicorn_thread
+from testing.support import uvicorn_thread
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

@@ -6,7 +6,6 @@ the spec-level checks stay green for such streams, these say what a page will ac
 
 from __future__ import annotations
 
-from conformance.checks import SPEC_INTERPRETING, SPEC_PARSING, SPEC_PROCESSING, check
 from conformance.checks.context import (
     CheckContext,
     header_evidence,
@@ -15,6 +14,8 @@ from conformance.checks.context import (
     observations,
 )
 from conformance.checks.http import media_type
+from conformance.checks.registry import check
+from conformance.checks.spec_links import SPEC_INTERPRETING, SPEC_PARSING, SPEC_PROCESSING
 from conformance.models import Outcome, Severity, passed, skipped, warning
 from conformance.parser import ObservationKind
 

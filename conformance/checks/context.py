@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conformance.capture import Capture, TimedEvent
+from conformance.capture.model import Capture, TimedEvent
 from conformance.evidence import escape_excerpt
 from conformance.models import Evidence, Outcome, skipped
 from conformance.parser import Observation, ObservationKind

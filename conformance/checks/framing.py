@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 
-from conformance.capture import EndReason
-from conformance.checks import SPEC_INTERPRETING, SPEC_PARSING, check
+from conformance.capture.model import EndReason
 from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
@@ -19,7 +18,9 @@ from conformance.checks.context import (
     observations,
     plural,
 )
-from conformance.models import Outcome, Severity, passed, problem, skipped, warning
+from conformance.checks.registry import check
+from conformance.checks.spec_links import SPEC_INTERPRETING, SPEC_PARSING
+from conformance.models import Outcome, OutcomeKind, Severity, passed, problem, skipped, warning
 from conformance.parser import ObservationKind
 
 
@@ -56,7 +57,7 @@ def utf8(ctx: CheckContext) -> Outcome:
     outcome = _warn_on(
         ctx, (ObservationKind.INVALID_UTF8,), "invalid UTF-8 sequence", "valid UTF-8"
     )
-    if outcome.kind == "problem":
+    if outcome.kind is OutcomeKind.PROBLEM:
         return problem(outcome.reason + " (browsers show U+FFFD)", *outcome.evidence)
     return outcome
 

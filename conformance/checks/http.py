@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from conformance.checks import SPEC_AUTHORING, SPEC_PROCESSING, check
 from conformance.checks.context import CheckContext, header_evidence, not_a_stream
+from conformance.checks.registry import check
+from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
 from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped, warning
 
 

@@ -10,8 +10,7 @@ import itertools
 import json
 import statistics
 
-from conformance.capture import Capture, EndReason, TimedEvent
-from conformance.checks import SPEC_AUTHORING, SPEC_PROCESSING, check
+from conformance.capture.model import Capture, EndReason, TimedEvent
 from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
@@ -19,7 +18,8 @@ from conformance.checks.context import (
     not_a_stream,
     plural,
 )
-from conformance.checks.payload import RAM_FIRST
+from conformance.checks.registry import check
+from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
 from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped
 from conformance.profiles import Profile
 
@@ -250,7 +250,11 @@ def stream_problems(cap: Capture, profile: Profile) -> dict[str, str]:
             except ValueError:
                 out["json"] = f"event {event.index + 1} is not JSON"
                 break
-    if profile.ram_format and cap.events and profile.decoded(cap.events[0].data) != RAM_FIRST:
+    if (
+        profile.contract == "ram-monitor"
+        and cap.events
+        and profile.decoded(cap.events[0].data) != "Starting system RAM monitoring..."
+    ):
         out["greeting"] = "the first message is not the greeting"
     return out
 

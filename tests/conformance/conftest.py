@@ -1,4 +1,4 @@
-"""Fixtures for running the whole suite against the servers of ``tests/conformance/servers.py``.
+"""Fixtures for running the whole suite against the servers of ``testing/servers.py``.
 
 The limits are tightened so that every run, even against a server that hangs, ends within a few
 seconds: the defaults (10 s to the first byte, 60 s deadline) are right for users and far too
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conformance.servers import Handler, threaded_sse_server
+from testing.servers import Handler, threaded_sse_server
 
 if TYPE_CHECKING:
     from conformance.models import Report

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from conformance.capture import Capture, CaptureRequest, EndReason, IsLast, Limits, capture
+from conformance.capture.http import capture
+from conformance.capture.model import Capture, CaptureRequest, EndReason, IsLast, Limits
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 FAST = Limits(

@@ -8,7 +8,7 @@ import pytest
 
 from conformance.capture import Capture, EndReason, Redirect, replay
 from conformance.checks.context import DisconnectRun
-from conformance.checks.payload import RamSample, parse_ram_sample
+from conformance.contracts.ram_monitor import RamSample, parse_ram_sample
 from conformance.models import Verdict
 from conformance.profiles import Profile
 from tests.conformance.suite_helpers import (
@@ -282,7 +282,7 @@ def test_payload_json() -> None:
     assert result.evidence[0].offset == cap.events[3].offset
     assert result.evidence[0].excerpt.startswith("data: not json\\n")
     # a non-JSON sentinel such as [DONE] is not held against the stream
-    done = ram_profile(sentinel="[DONE]", expect_count=None, ram_format=False)
+    done = ram_profile(sentinel="[DONE]", expect_count=None, contract=None)
     cap, profile = make(b'data: {"a": 1}\n\ndata: [DONE]\n\n', profile=done)
     assert run_check("payload.json", cap, profile).verdict is PASS
     assert run_check("payload.sentinel", cap, profile).verdict is PASS

@@ -19,9 +19,9 @@ import pytest
 
 from conformance import checks
 from conformance.cli import build_parser, main, profile_from_args
-from conformance.report_text import render_catalogue_markdown
+from conformance.reports.text import render_catalogue_markdown
+from testing.support import free_port
 from tests.conformance.suite_helpers import frame, ram_messages
-from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--interval", "none", "--deadline", "5", "--idle-timeout", "2", "--close-grace", "0.5"]

@@ -35,8 +35,7 @@ from hypothesis import strategies as st
 
 from conformance.models import Report, Verdict
 from conformance.runner import run_suite, run_suite_sync
-from tests.conformance.conftest import Judge, fast_profile
-from tests.conformance.servers import (
+from testing.servers import (
     SENTINEL,
     STARTING,
     Handler,
@@ -57,7 +56,8 @@ from tests.conformance.servers import (
     threaded_sse_server,
     wedge_after_abort,
 )
-from tests.support import server_process
+from testing.support import server_process
+from tests.conformance.conftest import Judge, fast_profile
 
 # --------------------------------------------------------------------------- a raw client
 
@@ -895,12 +895,12 @@ def test_every_check_is_proven_to_fire() -> None:
 
 
 def test_hand_served_preset_through_the_cli() -> None:
-    """``python -m tests.conformance.servers NAME`` + the real CLI: what a user trying it sees."""
+    """``python -m testing.servers NAME`` + the real CLI: what a user trying it sees."""
     import subprocess
     import sys
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.conformance.servers", "text-plain", "--interval", "0.02"],
+        [sys.executable, "-m", "testing.servers", "text-plain", "--interval", "0.02"],
         stdout=subprocess.PIPE,
         text=True,
     )

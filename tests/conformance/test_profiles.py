@@ -12,14 +12,14 @@ from conformance.profiles import ProfileError, builtin_names, load_profile
 def test_builtins() -> None:
     assert {"generic", "ram-monitor"} <= set(builtin_names())
     ram = load_profile("ram-monitor")
-    assert (ram.expect_count, ram.sentinel, ram.data_format, ram.ram_format) == (
+    assert (ram.expect_count, ram.sentinel, ram.data_format, ram.contract) == (
         22,
         "RAM monitoring completed",
         "json",
-        True,
+        "ram-monitor",
     )
     generic = load_profile("generic")
-    assert (generic.expect_count, generic.sentinel, generic.ram_format) == (None, None, False)
+    assert (generic.expect_count, generic.sentinel, generic.contract) == (None, None, None)
     assert generic.source == "builtin:generic"
 
 

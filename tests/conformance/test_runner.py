@@ -9,7 +9,8 @@ import pytest
 
 from conformance import checks
 from conformance.checks.context import CheckContext
-from conformance.models import CheckSpec, Outcome, Severity, Verdict
+from conformance.checks.registry import CheckSpec
+from conformance.models import Outcome, Severity, Verdict
 from conformance.profiles import load_profile
 from conformance.runner import LoopLag, Progress, judge, run_suite
 from tests.conformance.suite_helpers import frame, make, ram_messages

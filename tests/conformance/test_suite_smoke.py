@@ -12,7 +12,7 @@ from conformance.cli import main
 from conformance.models import Verdict
 from conformance.profiles import load_profile
 from conformance.runner import run_suite
-from tests.support import server_process
+from testing.support import server_process
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 from conformance.cli import build_parser
-from tests.support import free_port
+from testing.support import free_port
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ci.md"
 BLOCK = re.compile(r"```yaml\n(.*?)```", re.S)

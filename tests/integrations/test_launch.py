@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from conformance.launch import LaunchError, endpoint_of, expand_command, launched
-from tests.support import free_port
+from testing.support import free_port
 
 PY = shlex.quote(sys.executable)
 

@@ -12,9 +12,9 @@ import pytest
 from conformance.models import Report, Verdict
 from conformance.profiles import load_profile
 from conformance.runner import run_suite_sync
+from testing.support import RunningServer, server_process, uvicorn_thread
 from tests.integrations.nginx import LOCATION_BUFFERED, LOCATION_SSE, find_nginx, nginx_proxy
 from tests.integrations.upstreams import ram_stream_app
-from tests.support import RunningServer, server_process, uvicorn_thread
 
 INTERVAL = 0.08  # 21 gaps: a ~1.7 s stream
 MAIN_ONLY = ("stream.concurrent", "stream.disconnect")

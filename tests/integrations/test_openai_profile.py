@@ -7,8 +7,8 @@ import pytest
 from conformance.models import Report, Verdict
 from conformance.profiles import Profile, load_profile
 from conformance.runner import run_suite_sync
+from testing.support import uvicorn_thread
 from tests.integrations.openai_fake import PATH, openai_app
-from tests.support import uvicorn_thread
 
 
 @pytest.fixture(scope="module")

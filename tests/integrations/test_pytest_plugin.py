@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conformance.profiles import load_profile
+from testing.support import RunningServer, free_port, server_process, uvicorn_thread
 from tests.integrations.upstreams import ram_stream_app
-from tests.support import RunningServer, free_port, server_process, uvicorn_thread
 
 pytest_plugins = ("pytester",)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conformance.models import Evidence, Verdict
 from conformance.profiles import Profile
-from conformance.report_html import render_html, timeline_svg, write_html_report
+from conformance.reports.html import render_html, timeline_svg, write_html_report
 from tests.integrations.builders import capture_of, report_of, result
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import free_port, server_process
+from testing.support import free_port, server_process
 
 # Never import locust here: importing it monkey-patches threading and sockets (gevent) for the
 # whole pytest process, and every threaded test server after it breaks. Locust runs in subprocesses.

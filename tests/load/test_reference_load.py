@@ -17,7 +17,7 @@ import psutil
 
 from conformance.load.cli import main as load_main
 from conformance.load.runner import LoadConfig, run_load
-from tests.support import server_process
+from testing.support import server_process
 
 QUIET = ["--log-level", "warning", "--access-log", "false"]
 SMALLBUF = str(Path(__file__).with_name("smallbuf_reference.py"))

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.load.cli import main
 from conformance.load.runner import LoadConfig, run_load
-from tests.support import free_port
+from testing.support import free_port
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"

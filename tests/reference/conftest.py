@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from reference.__main__ import StreamingServer
 from reference.app import create_app
 from reference.settings import Settings
-from tests.support import free_port
+from testing.support import free_port
 
 FIXED_NOW = datetime(2026, 1, 2, 3, 4, 5)
 FAKE_TOTAL = 8 * 1024**3

@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from starlette.types import Message
 
 from reference.__main__ import ExitWatchdog
+from testing.support import server_process
 from tests.reference.conftest import AppFactory, serve
 from tests.reference.test_wire import expected_run
-from tests.support import server_process
 
 
 def leftover_tasks() -> list[asyncio.Task[Any]]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from conformance.models import CheckSpec, Report, Verdict
+from conformance.checks.registry import CheckSpec
+from conformance.models import Report, Verdict
 
 _MARK = {Verdict.PASS: "pass", Verdict.WARN: "WARN", Verdict.FAIL: "FAIL", Verdict.SKIP: "skip"}
 _COLOR = {Verdict.PASS: "32", Verdict.WARN: "33", Verdict.FAIL: "31;1", Verdict.SKIP: "2"}

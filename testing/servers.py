@@ -658,7 +658,7 @@ def error_page(status: int, body: bytes = b"", content_type: str = "text/plain")
 
 
 def presets(interval: float) -> dict[str, Callable[[], Handler]]:
-    """Named servers for trying the suite by hand (``python -m tests.conformance.servers NAME``)."""
+    """Named servers for trying the suite by hand (``python -m testing.servers NAME``)."""
     good = SseResponse(interval=interval)
     r = dataclasses.replace
     return {
@@ -689,7 +689,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m tests.conformance.servers",
+        prog="python -m testing.servers",
         description="Serve one known-good or known-bad SSE server on 127.0.0.1 until Ctrl-C.",
     )
     parser.add_argument("name", nargs="?", help="which server (--list shows them)")

@@ -24,7 +24,7 @@ from conformance.models import Result, Verdict
 from conformance.profiles import redact_headers
 
 if TYPE_CHECKING:
-    from conformance.capture import Capture
+    from conformance.capture.model import Capture
     from conformance.models import Report
 
 T = TypeVar("T")

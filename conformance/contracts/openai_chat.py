@@ -7,7 +7,7 @@ shape (``message`` instead of ``delta``), an error object in the middle of the s
 ``finish_reason`` before ``[DONE]`` is valid SSE and still breaks those clients. The framing part
 (``[DONE]`` last, then the response ends) is judged by payload.sentinel and stream.closes.
 
-Runs only when the profile sets ``options.openai_chat = true``.
+Runs only when the profile sets ``contract = "openai-chat"`` (the built-in ``openai-chat`` profile).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conformance.capture import TimedEvent
-from conformance.checks import check
+from conformance.capture.model import TimedEvent
 from conformance.checks.context import MAX_EVIDENCE, CheckContext, event_evidence, plural
+from conformance.checks.registry import check
 from conformance.models import Outcome, Severity, passed, problem, skipped, warning
 
+CONTRACT = "openai-chat"
 SPEC_OPENAI_STREAMING = "https://platform.openai.com/docs/api-reference/chat-streaming"
 # Chunks that legitimately carry no choice: the usage chunk of stream_options.include_usage, and
 # Azure OpenAI's content-filter results that precede the first token.
@@ -74,7 +75,7 @@ def finish_reason(data: str) -> str | None:
     "Every chunk is a chat.completion.chunk with choices[0].delta",
     SPEC_OPENAI_STREAMING,
     Severity.MUST,
-    doc="""skip: the profile is not an OpenAI chat stream (options.openai_chat), or no 200 stream.
+    doc="""skip: the profile is not an OpenAI chat stream (contract openai-chat), or no 200 stream.
     pass: every data before the `[DONE]` sentinel is a JSON object whose `choices[0].delta` is an
     object (a usage or content-filter chunk may have empty `choices`), and one chunk carries a
     `finish_reason`. fail: a chunk that is not JSON, not an object, an `error` object, or has no
@@ -83,8 +84,8 @@ def finish_reason(data: str) -> str | None:
 )
 def chunk(ctx: CheckContext) -> Outcome:
     profile, cap = ctx.profile, ctx.capture
-    if not profile.options.get("openai_chat"):
-        return skipped("not an OpenAI chat stream (profile option openai_chat)")
+    if profile.contract != CONTRACT:
+        return skipped("not an OpenAI chat stream (profile contract openai-chat)")
     if cap.status != 200:
         return skipped("no 200 stream to judge (http.status)")
     chunks = [e for e in cap.events if not profile.is_sentinel(e.data)]

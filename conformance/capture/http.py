@@ -1,0 +1,252 @@
+"""Capture over HTTP with httpx: one request, its redirects, the body read chunk by chunk.
+
+Nothing here raises to the caller for network trouble or a misbehaving server: every way a run can
+end is an :class:`~conformance.capture.model.EndReason` with a one-line message, and every wait is
+bounded by a :class:`~conformance.capture.model.Limits` value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+
+import httpx
+
+from conformance.capture.model import (
+    DEFAULT_LIMITS,
+    Capture,
+    CaptureRequest,
+    EndReason,
+    IsLast,
+    Limits,
+    Redirect,
+)
+from conformance.capture.recorder import Recorder
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process: building one loads the CA bundle (~60 ms, blocking the loop
+    that is timing the streams), and every capture would otherwise build its own."""
+    return httpx.create_ssl_context()
+
+
+class _HeadTimeout(Exception):
+    def __init__(self, reason: EndReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    limits: Limits,
+    now: Callable[[], float],
+) -> httpx.Response:
+    """``client.send`` with the first-byte timer started when the request has been sent.
+
+    httpx's own timeouts cannot express "time from request sent to response headers" separately
+    from the connect timeout, so httpcore's trace events start the timer (per redirect hop).
+    """
+    waiting_since: list[float] = []
+
+    async def trace(name: str, info: Mapping[str, object]) -> None:
+        if name.endswith("receive_response_headers.started"):
+            waiting_since.append(now())
+
+    request.extensions["trace"] = trace
+    task = asyncio.ensure_future(client.send(request, stream=True))
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=0.02)
+            if done:
+                return task.result()
+            t = now()
+            if waiting_since and t - waiting_since[-1] > limits.first_byte_timeout:
+                raise _HeadTimeout(
+                    EndReason.FIRST_BYTE_TIMEOUT,
+                    f"request sent, but no response headers within {limits.first_byte_timeout:g} s",
+                )
+            if t > limits.deadline:
+                raise _HeadTimeout(
+                    EndReason.DEADLINE,
+                    f"no response headers before the {limits.deadline:g} s deadline",
+                )
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups, for a one-line message."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def warm_up() -> None:
+    """Pay httpx's one-time costs (imports, TLS context) before any stream is timed."""
+    httpx.AsyncClient(verify=_ssl_context(), trust_env=False)
+
+
+OnChunk = Callable[[Capture], None]  # called after each body read, with the capture so far
+
+
+def _redirects(response: httpx.Response) -> list[Redirect]:
+    return [
+        Redirect(r.status_code, str(r.url), r.headers.get("location", "")) for r in response.history
+    ]
+
+
+async def _next_chunk(iterator: AsyncIterator[bytes]) -> bytes:
+    return await iterator.__anext__()
+
+
+async def capture(
+    request: CaptureRequest,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    is_last: IsLast | None = None,
+    abort_after_events: int | None = None,
+    progress: OnChunk | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Capture:
+    """Read one stream to its end or to the first limit; never raises for network trouble.
+
+    ``is_last(event, index)`` marks the event after which the server should close (the sentinel):
+    the capture then waits at most ``close_grace`` for the close. ``abort_after_events`` makes this
+    client hang up after that many events (end reason ``aborted``).
+    """
+    cap = Capture(request=request, url=request.url)
+    recorder = Recorder(cap, limits, is_last)
+    t0 = time.monotonic()  # reset once the client exists: its creation is not the server's time
+
+    def now() -> float:
+        return time.monotonic() - t0
+
+    def end(reason: EndReason, message: str) -> None:
+        cap.end_reason = reason
+        cap.end_message = message
+
+    timeout = httpx.Timeout(
+        connect=limits.connect_timeout,
+        read=None,
+        write=limits.connect_timeout,
+        pool=limits.connect_timeout,
+    )
+    async with httpx.AsyncClient(
+        follow_redirects=True,
+        timeout=timeout,
+        transport=transport,
+        trust_env=False,
+        verify=_ssl_context(),
+    ) as client:
+        t0 = cap.started_at = time.monotonic()
+        try:
+            http_request = client.build_request(
+                request.method, request.url, headers=request.wire_headers(), content=request.body
+            )
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, TypeError) as exc:
+            end(EndReason.CONNECT_ERROR, f"bad request: {exc}")
+            return cap
+        try:
+            response = await _send(client, http_request, limits, now)
+        except _HeadTimeout as exc:
+            end(exc.reason, str(exc))
+            cap.t_end = now()
+            return cap
+        except httpx.ConnectTimeout:
+            end(EndReason.CONNECT_TIMEOUT, f"no connection within {limits.connect_timeout:g} s")
+            cap.t_end = now()
+            return cap
+        except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
+            end(
+                EndReason.CONNECT_ERROR,
+                f"cannot connect to {request.url}: {exc or type(exc).__name__}",
+            )
+            cap.t_end = now()
+            return cap
+        except httpx.HTTPError as exc:
+            end(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}")
+            cap.t_end = now()
+            return cap
+        except Exception as exc:  # below httpx (sockets, DNS, TLS): still one line, no traceback
+            leaf = _leaf(exc)
+            end(
+                EndReason.CONNECT_ERROR,
+                f"cannot connect to {request.url}: {type(leaf).__name__}: {leaf}",
+            )
+            cap.t_end = now()
+            return cap
+
+        cap.t_headers = now()
+        cap.status = response.status_code
+        cap.reason_phrase = response.reason_phrase
+        cap.http_version = response.http_version
+        cap.headers = list(response.headers.multi_items())
+        cap.redirects = _redirects(response)
+        cap.url = str(response.url)
+        cap.content_encoding = response.headers.get("content-encoding")
+        await _read_body(cap, response, recorder, limits, now, end, abort_after_events, progress)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(response.aclose(), 2.0)
+    return recorder.finish(now())
+
+
+async def _read_body(
+    cap: Capture,
+    response: httpx.Response,
+    recorder: Recorder,
+    limits: Limits,
+    now: Callable[[], float],
+    end: Callable[[EndReason, str], None],
+    abort_after_events: int | None,
+    progress: OnChunk | None,
+) -> None:
+    iterator = response.aiter_bytes()
+    while True:
+        t = now()
+        waits = {
+            EndReason.IDLE_TIMEOUT: limits.idle_timeout,
+            EndReason.DEADLINE: limits.deadline - t,
+        }
+        if cap.t_last_event is not None:
+            waits[EndReason.NOT_CLOSED_AFTER_SENTINEL] = cap.t_last_event + limits.close_grace - t
+        binding = min(waits, key=lambda k: waits[k])
+        try:
+            data = await asyncio.wait_for(_next_chunk(iterator), max(0.0, waits[binding]))
+        except StopAsyncIteration:
+            end(EndReason.CLOSED, "the server closed the stream")
+            return
+        except TimeoutError:
+            messages = {
+                EndReason.IDLE_TIMEOUT: f"no byte for {limits.idle_timeout:g} s",
+                EndReason.DEADLINE: f"still streaming at the {limits.deadline:g} s deadline",
+                EndReason.NOT_CLOSED_AFTER_SENTINEL: (
+                    f"still open {limits.close_grace:g} s after the last expected event"
+                ),
+            }
+            end(binding, messages[binding])
+            return
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            end(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}")
+            return
+        if not data:
+            continue
+        recorder.add(now(), data, response.num_bytes_downloaded)
+        if progress is not None:
+            progress(cap)
+        if recorder.offset >= limits.max_bytes:
+            end(EndReason.MAX_BYTES, f"{recorder.offset} bytes read (limit {limits.max_bytes})")
+            return
+        if len(cap.events) >= limits.max_events:
+            end(EndReason.MAX_EVENTS, f"{len(cap.events)} events read (limit {limits.max_events})")
+            return
+        if abort_after_events is not None and len(cap.events) >= abort_after_events:
+            end(EndReason.ABORTED, f"this client hung up after {len(cap.events)} events")
+            return

@@ -1,0 +1,175 @@
+"""What one HTTP run of an SSE endpoint recorded: the data model every check reads.
+
+Capture once, judge many: the stream is read once (like a browser's EventSource would: redirects
+followed, ``Accept: text/event-stream``, ``Cache-Control: no-cache``), and everything a check may want
+is kept: status, headers in order, redirects, raw chunks with arrival times, the events a browser
+would dispatch with their arrival times, the parser's observations, and why the capture ended.
+
+This module holds data only (no I/O, no HTTP client), so checks, profiles and reports can import it
+without pulling in httpx; :mod:`conformance.capture.recorder` fills it from bytes and
+:mod:`conformance.capture.http` from a socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from conformance.parser import Event, Observation, Parser
+
+
+class EndReason(StrEnum):
+    CLOSED = "closed"  # the server ended the response
+    MAX_BYTES = "max-bytes"
+    MAX_EVENTS = "max-events"
+    DEADLINE = "deadline"
+    IDLE_TIMEOUT = "idle-timeout"  # no byte for idle_timeout seconds after the headers
+    FIRST_BYTE_TIMEOUT = "first-byte-timeout"  # connected, but no response headers in time
+    CONNECT_TIMEOUT = "connect-timeout"
+    CONNECT_ERROR = "connect-error"  # refused, unknown host, TLS failure...
+    PROTOCOL_ERROR = "protocol-error"  # malformed HTTP, reset connection, truncated chunked body
+    NOT_CLOSED_AFTER_SENTINEL = "not-closed-after-sentinel"
+    ABORTED = "aborted"  # this client hung up on purpose (stream.disconnect's aborting clients)
+
+    @property
+    def unreachable(self) -> bool:
+        return self in (EndReason.CONNECT_ERROR, EndReason.CONNECT_TIMEOUT)
+
+    @property
+    def by_server(self) -> bool:
+        """The server ended the body (cleanly or not): what it sent last is all it meant to send."""
+        return self in (EndReason.CLOSED, EndReason.PROTOCOL_ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Every wait and every buffer of a capture is bounded; each bound ends it with its own reason."""
+
+    connect_timeout: float = 5.0
+    first_byte_timeout: float = 10.0  # from connected to the response headers
+    idle_timeout: float = 15.0  # longest silence between body bytes
+    deadline: float = 60.0  # whole capture
+    max_bytes: int = 16 * 1024 * 1024
+    max_events: int = 10_000
+    close_grace: float = 2.0  # how long the server may keep the stream open after the last event
+    max_line_bytes: int = 8 * 1024 * 1024  # the parser drops the rest of a longer line
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRequest:
+    url: str
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    last_event_id: str | None = None
+
+    def wire_headers(self) -> list[tuple[str, str]]:
+        """What a browser's EventSource sends, then the user's headers (which override by name)."""
+        base = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
+        if self.last_event_id is not None:
+            base.append(("Last-Event-ID", self.last_event_id))
+        overridden = {name.lower() for name, _ in self.headers}
+        return [h for h in base if h[0].lower() not in overridden] + list(self.headers)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    t: float  # seconds since the request started
+    offset: int  # offset of its first byte in the decoded body
+    data: bytes  # decoded (Content-Encoding undone), as a browser's parser sees it
+    raw_total: int  # wire bytes of the body received so far (before decoding)
+
+
+@dataclass(frozen=True, slots=True)
+class TimedEvent:
+    event: Event
+    t: float  # arrival time of the chunk that completed it
+    index: int
+
+    @property
+    def type(self) -> str:
+        return self.event.type
+
+    @property
+    def data(self) -> str:
+        return self.event.data
+
+    @property
+    def last_event_id(self) -> str:
+        return self.event.last_event_id
+
+    @property
+    def offset(self) -> int:
+        return self.event.offset
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    status: int
+    url: str
+    location: str
+
+
+@dataclass
+class Capture:
+    request: CaptureRequest
+    end_reason: EndReason = EndReason.CLOSED
+    end_message: str = ""
+    url: str = ""  # final URL after redirects
+    status: int | None = None
+    reason_phrase: str = ""
+    http_version: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    redirects: list[Redirect] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    events: list[TimedEvent] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    observations_dropped: int = 0
+    line_endings: dict[str, int] = field(default_factory=dict)
+    first_line_ending: dict[str, int] = field(default_factory=dict)
+    comments: int = 0
+    retry: int | None = None
+    longest_line: int = 0
+    t_headers: float | None = None
+    t_first_byte: float | None = None  # first body byte
+    t_end: float = 0.0
+    started_at: float = 0.0  # time.monotonic() at t = 0 (to line up with other clocks)
+    parser: Parser | None = field(default=None, repr=False, compare=False)  # its final state
+    t_last_event: float | None = None  # when the sentinel (or the expected last event) arrived
+    raw_bytes: int = 0  # body bytes on the wire (compressed, if it was)
+    content_encoding: str | None = None
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(c.data for c in self.chunks)
+
+    @property
+    def decoded_bytes(self) -> int:
+        return sum(len(c.data) for c in self.chunks)
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header (case-insensitive), or None."""
+        values = self.header_all(name)
+        return values[0] if values else None
+
+    def header_all(self, name: str) -> list[str]:
+        lname = name.lower()
+        return [v for k, v in self.headers if k.lower() == lname]
+
+    def excerpt_at(self, offset: int, length: int = 48) -> bytes:
+        """Raw body bytes from ``offset`` (for evidence), without joining the whole body."""
+        out = bytearray()
+        for chunk in self.chunks:
+            end = chunk.offset + len(chunk.data)
+            if end <= offset:
+                continue
+            start = max(0, offset - chunk.offset)
+            out += chunk.data[start : start + length - len(out)]
+            if len(out) >= length:
+                break
+        return bytes(out)
+
+
+DEFAULT_LIMITS = Limits()
+IsLast = Callable[[Event, int], bool]
