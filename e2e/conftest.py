@@ -1,5 +1,8 @@
 """Fixtures of the browser tests: which Chromium, which server, which (possibly broken) page.
 
+What tests import by name (:class:`~e2e.harness.PageTarget`, :class:`~e2e.harness.BrowserWatch`,
+shared waits) lives in :mod:`e2e.harness`; tests never import this conftest.
+
 Without ``--base-url`` the reference is served in-process on a free loopback port behind a
 :class:`~e2e.servers.TrafficRecorder`, so tests can also assert what the server saw. With
 ``--base-url URL`` the same tests drive that deployment; the few that must control the server
@@ -10,19 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, BrowserType, Page, Request, expect
+from playwright.sync_api import BrowserContext, BrowserType, Page, expect
 
 from e2e.broken import Mutant, MutantError, get_mutant, make_broken_copy
 from e2e.browser import LAUNCH_ARGS, BrowserChoice, BrowserNotFound, find_chromium
-from e2e.servers import ServedApp, TrafficRecorder, serve_reference
+from e2e.harness import BrowserWatch, PageTarget
+from e2e.servers import serve_reference
 from e2e.ui import TIMELINE_SCRIPT, MonitorPage, PageConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,19 +154,6 @@ def static_dir(
         pytest.exit(str(error), returncode=4)
 
 
-@dataclass
-class Target:
-    """The deployment under test: its URL, its config, and (when we own it) what it saw."""
-
-    base_url: str
-    config: PageConfig
-    served: ServedApp | None
-
-    @property
-    def traffic(self) -> TrafficRecorder | None:
-        return self.served.traffic if self.served else None
-
-
 def fetch_config(base_url: str) -> PageConfig:
     try:
         response = httpx.get(f"{base_url}/api/config", timeout=10)
@@ -175,23 +164,23 @@ def fetch_config(base_url: str) -> PageConfig:
 
 
 @pytest.fixture(scope="session")
-def session_target(pytestconfig: pytest.Config, static_dir: Path | None) -> Iterator[Target]:
+def session_target(pytestconfig: pytest.Config, static_dir: Path | None) -> Iterator[PageTarget]:
     url = given_base_url(pytestconfig)
     if url:
-        yield Target(url, fetch_config(url), None)
+        yield PageTarget(url, fetch_config(url), None)
         return
     with serve_reference(interval=SESSION_INTERVAL, static_dir=static_dir) as served:
-        yield Target(served.base_url, fetch_config(served.base_url), served)
+        yield PageTarget(served.base_url, fetch_config(served.base_url), served)
 
 
 @pytest.fixture(scope="session")
-def base_url(session_target: Target) -> str:
+def base_url(session_target: PageTarget) -> str:
     """Overrides pytest-playwright's: the given --base-url, else our own reference."""
     return session_target.base_url
 
 
 @pytest.fixture
-def target(session_target: Target) -> Target:
+def target(session_target: PageTarget) -> PageTarget:
     """The session's target, with its traffic log emptied so a test sees only its own requests."""
     if session_target.traffic is not None:
         session_target.traffic.clear()
@@ -199,17 +188,19 @@ def target(session_target: Target) -> Target:
 
 
 @pytest.fixture
-def make_target(session_target: Target, static_dir: Path | None) -> Iterator[Callable[..., Target]]:
+def make_target(
+    session_target: PageTarget, static_dir: Path | None
+) -> Iterator[Callable[..., PageTarget]]:
     """A reference with its own interval/sample count; against a deployment, the deployment."""
     with contextlib.ExitStack() as stack:
 
-        def make(*, interval: float, samples: int = 20) -> Target:
+        def make(*, interval: float, samples: int = 20) -> PageTarget:
             if session_target.served is None:
                 return session_target
             served = stack.enter_context(
                 serve_reference(interval=interval, samples=samples, static_dir=static_dir)
             )
-            return Target(served.base_url, fetch_config(served.base_url), served)
+            return PageTarget(served.base_url, fetch_config(served.base_url), served)
 
         yield make
 
@@ -223,50 +214,6 @@ def context(new_context: Callable[..., BrowserContext], mutant: Mutant | None) -
         ctx.add_init_script(mutant.script)
     ctx.set_default_timeout(15_000)
     return ctx
-
-
-class BrowserWatch:
-    """Everything the browser reported while a test ran: console errors, failures, requests."""
-
-    def __init__(self, page: Page) -> None:
-        self._page = page
-        self.console_errors: list[str] = []
-        self.page_errors: list[str] = []
-        self.failed_requests: list[str] = []
-        self.error_responses: list[str] = []
-        self.requests: list[Request] = []
-        page.on(
-            "console",
-            lambda m: self.console_errors.append(m.text) if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        self.aborted: list[Request] = []
-        self.finished: list[Request] = []
-        page.on("requestfailed", self._failed)
-        page.on("requestfinished", lambda r: self.finished.append(r))
-        page.on(
-            "response",
-            lambda r: (
-                self.error_responses.append(f"{r.status} {r.url}") if r.status >= 400 else None
-            ),
-        )
-        page.on("request", lambda r: self.requests.append(r))
-
-    def _failed(self, request: Request) -> None:
-        self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
-        self.aborted.append(request)
-
-    def wait_until(self, condition: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-        """Let the browser's events come in (they arrive only inside Playwright calls)."""
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            if time.monotonic() >= deadline:
-                return False
-            self._page.wait_for_timeout(50)
-        return True
-
-    def stream_requests(self) -> list[Request]:
-        return [r for r in self.requests if r.url.split("?")[0].endswith("/api/stream")]
 
 
 @pytest.fixture

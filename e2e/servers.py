@@ -31,7 +31,7 @@ STREAM_PATH = "/api/stream"
 
 
 @dataclass
-class Exchange:
+class RecordedExchange:
     """One HTTP request as the server saw it; fields fill in while it runs."""
 
     method: str
@@ -56,13 +56,13 @@ class TrafficRecorder:
         self._app = app
         self._overrides = dict(overrides or {})
         self._lock = threading.Lock()
-        self._exchanges: list[Exchange] = []
+        self._exchanges: list[RecordedExchange] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        record = Exchange(
+        record = RecordedExchange(
             method=scope["method"],
             path=scope["path"],
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
@@ -95,11 +95,11 @@ class TrafficRecorder:
             with self._lock:
                 record.ended = time.monotonic()
 
-    def exchanges(self, path: str | None = None) -> list[Exchange]:
+    def exchanges(self, path: str | None = None) -> list[RecordedExchange]:
         with self._lock:
             return [replace(e) for e in self._exchanges if path is None or e.path == path]
 
-    def streams(self) -> list[Exchange]:
+    def streams(self) -> list[RecordedExchange]:
         """The GET requests to /api/stream: one per EventSource connection attempt."""
         return [e for e in self.exchanges(STREAM_PATH) if e.method == "GET"]
 
@@ -108,8 +108,8 @@ class TrafficRecorder:
             self._exchanges.clear()
 
     def wait_for(
-        self, predicate: Callable[[list[Exchange]], bool], timeout: float
-    ) -> list[Exchange]:
+        self, predicate: Callable[[list[RecordedExchange]], bool], timeout: float
+    ) -> list[RecordedExchange]:
         """Poll the /api/stream exchanges until ``predicate`` holds; return them either way."""
         deadline = time.monotonic() + timeout
         while True:

@@ -11,9 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import BrowserWatch, Target
+from e2e.harness import RECONNECT_WAIT_S, BrowserWatch, PageTarget
 from e2e.servers import NOT_JSON_PAYLOAD, not_json_messages, serve_reference, sse_stream_app
-from e2e.test_run import RECONNECT_WAIT_S
 from e2e.ui import GREETING, MonitorPage, check_sample
 from testing.support import server_process
 
@@ -21,7 +20,7 @@ ERROR_WORDS = re.compile(r"error|lost|fail|closed|unavailable", re.IGNORECASE)
 
 
 def test_stop_mid_stream_closes_the_stream(
-    make_target: Callable[..., Target], page: Page, watch: BrowserWatch
+    make_target: Callable[..., PageTarget], page: Page, watch: BrowserWatch
 ) -> None:
     # A slower run (about 5 s at 0.25 s) so that Stop lands in the middle of it.
     target = make_target(interval=0.25, samples=20)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import BrowserWatch, Target
+from e2e.harness import BrowserWatch, PageTarget
 from e2e.servers import serve_reference
 from e2e.ui import GREETING, MonitorPage
 
@@ -20,7 +20,7 @@ def origin(url: str) -> str:
 
 
 def test_page_loads_without_errors(
-    monitor: MonitorPage, watch: BrowserWatch, target: Target
+    monitor: MonitorPage, watch: BrowserWatch, target: PageTarget
 ) -> None:
     page = monitor.page
     page.wait_for_load_state("networkidle")
@@ -79,7 +79,7 @@ def focus_by_tab(monitor: MonitorPage, name: str, presses: int = 15) -> None:
     raise AssertionError(f"{name!r} never got the focus in {presses} presses of Tab")
 
 
-def test_keyboard_only_run(monitor: MonitorPage, target: Target) -> None:
+def test_keyboard_only_run(monitor: MonitorPage, target: PageTarget) -> None:
     config = target.config
     focus_by_tab(monitor, "Start Monitoring RAM")
     monitor.page.keyboard.press("Enter")

@@ -9,15 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import BrowserWatch, Target
+from e2e.harness import RECONNECT_WAIT_S, BrowserWatch, PageTarget
 from e2e.ui import GREETING, MonitorPage, check_sample
 
-# Chromium waits about 3 s before reconnecting an EventSource whose stream ended (the reference
-# sends no `retry:` field); watching longer than that shows whether the page let it reconnect.
-RECONNECT_WAIT_S = 4.0
 
-
-def assert_well_formed_run(texts: list[str], target: Target) -> None:
+def assert_well_formed_run(texts: list[str], target: PageTarget) -> None:
     config = target.config
     assert len(texts) == config.total_messages
     assert texts[0] == GREETING
@@ -26,7 +22,7 @@ def assert_well_formed_run(texts: list[str], target: Target) -> None:
     assert problems == []
 
 
-def test_full_run(monitor: MonitorPage, target: Target, output_path: str) -> None:
+def test_full_run(monitor: MonitorPage, target: PageTarget, output_path: str) -> None:
     config = target.config
     if target.served is not None:
         # Our reference at its defaults: the 22 messages, 20 of them samples.
@@ -68,7 +64,7 @@ def test_full_run(monitor: MonitorPage, target: Target, output_path: str) -> Non
 
 
 def test_no_reconnect_after_completion(
-    monitor: MonitorPage, target: Target, watch: BrowserWatch
+    monitor: MonitorPage, target: PageTarget, watch: BrowserWatch
 ) -> None:
     config = target.config
     monitor.start.click()
@@ -85,7 +81,7 @@ def test_no_reconnect_after_completion(
 
 
 def test_start_again_clears_the_log(
-    monitor: MonitorPage, target: Target, watch: BrowserWatch
+    monitor: MonitorPage, target: PageTarget, watch: BrowserWatch
 ) -> None:
     config = target.config
     monitor.start.click()
@@ -111,7 +107,7 @@ def test_start_again_clears_the_log(
 
 
 def test_lines_arrive_progressively(
-    make_target: Callable[..., Target], page: Page, watch: BrowserWatch
+    make_target: Callable[..., PageTarget], page: Page, watch: BrowserWatch
 ) -> None:
     target = make_target(interval=0.5, samples=3)
     config = target.config

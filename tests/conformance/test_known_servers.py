@@ -35,29 +35,22 @@ from hypothesis import strategies as st
 
 from conformance.models import Report, Verdict
 from conformance.runner import run_suite, run_suite_sync
-from testing.servers import (
+from testing.known_servers import never_answer, redirect_to, shared_generator, wedge_after_abort
+from testing.ram_stream import (
     SENTINEL,
     STARTING,
-    Handler,
-    SseResponse,
     encode_event,
-    error_page,
     json_text,
-    never_answer,
     plain_text,
-    presets,
     ram_messages,
-    redirect_to,
-    routes,
-    shared_generator,
     split_after_cr,
     split_every,
-    sse_server,
-    threaded_sse_server,
-    wedge_after_abort,
 )
+from testing.rawhttp import Handler, routes, sse_server, threaded_sse_server
+from testing.servers import presets
+from testing.sse_response import SseResponse, error_page
 from testing.support import server_process
-from tests.conformance.conftest import Judge, fast_profile
+from tests.conformance.fast_suite import Judge, fast_profile
 
 # --------------------------------------------------------------------------- a raw client
 

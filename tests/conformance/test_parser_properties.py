@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.parser import ObservationKind, Parser, parse_all
-from tests.conformance.test_parser import (
+from tests.conformance.parser_oracle import (
     feed_chunks,
     oracle,
     oracle_observations,

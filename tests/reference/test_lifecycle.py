@@ -16,8 +16,7 @@ from starlette.types import Message
 
 from reference.__main__ import ExitWatchdog
 from testing.support import server_process
-from tests.reference.conftest import AppFactory, serve
-from tests.reference.test_wire import expected_run
+from tests.reference.helpers import AppFactory, expected_run, serve
 
 
 def leftover_tasks() -> list[asyncio.Task[Any]]:

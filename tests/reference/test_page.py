@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from reference.app import VUE_URL
-from tests.reference.conftest import AppFactory, serve
+from tests.reference.helpers import AppFactory, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 VUE_INSTALLED = (ROOT / "node_modules" / "vue" / "dist" / "vue.esm-browser.prod.js").is_file()

@@ -16,7 +16,7 @@ from reference.sampler import (
     encode_data,
     format_sample,
 )
-from tests.reference.conftest import FIXED_NOW, FakeMemory, MemorySource
+from tests.reference.helpers import FIXED_NOW, FakeMemory, MemorySource
 
 GIB = 1024**3
 

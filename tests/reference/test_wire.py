@@ -9,11 +9,14 @@ import re
 import httpx
 import pytest
 
-from tests.reference.conftest import FAKE_SAMPLE, AppFactory, read_stream, serve
-
-FIRST = b'data: "Starting system RAM monitoring..."\n\n'
-SAMPLE = b'data: "' + FAKE_SAMPLE.encode() + b'"\n\n'
-SENTINEL = b'data: "RAM monitoring completed"\n\n'
+from tests.reference.helpers import (
+    SAMPLE,
+    SENTINEL,
+    AppFactory,
+    expected_run,
+    read_stream,
+    serve,
+)
 
 TWO_SAMPLE_RUN = (
     b'id: 0\ndata: "Starting system RAM monitoring..."\n\n'
@@ -21,11 +24,6 @@ TWO_SAMPLE_RUN = (
     b'id: 2\ndata: "2026-01-02 03:04:05 - RAM usage: 42.5% (3.40GB / 8.00GB)"\n\n'
     b'id: 3\ndata: "RAM monitoring completed"\n\n'
 )
-
-
-def expected_run(samples: int, first_id: int = 0) -> bytes:
-    messages = [FIRST] + [SAMPLE] * samples + [SENTINEL]
-    return b"".join(b"id: %d\n" % i + messages[i] for i in range(first_id, samples + 2))
 
 
 def split_messages(body: bytes) -> list[bytes]:
