@@ -70,11 +70,18 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def not_a_stream(ctx: CheckContext) -> Outcome | None:
-    """A skip for checks browsers never reach: EventSource stops at a missing or non-200 response."""
+def require_stream(ctx: CheckContext, *, body: bool = False) -> Outcome | None:
+    """The one guard "is this a 200 stream at all?": a skip when it is not, else None.
+
+    Browsers never get past a missing or non-200 response (EventSource stops there), so checks of
+    what a page would see are not judged; http.status reports why. With ``body=True`` a 200 with
+    no body byte at all is skipped too (checks of the bytes have nothing to read). Never raises.
+    """
     cap = ctx.capture
     if cap.status is None:
         return skipped(f"no response ({cap.end_reason}); http.status reports it")
     if cap.status != 200:
         return skipped(f"not judged: status {cap.status} (EventSource stops there; http.status)")
+    if body and not cap.chunks:
+        return skipped(f"no body to judge ({cap.end_reason})")
     return None

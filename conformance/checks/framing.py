@@ -13,10 +13,10 @@ from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
     body_evidence,
-    not_a_stream,
     observation_evidence,
     observations,
     plural,
+    require_stream,
 )
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_INTERPRETING, SPEC_PARSING
@@ -24,16 +24,8 @@ from conformance.models import Outcome, OutcomeKind, Severity, passed, problem, 
 from conformance.parser import ObservationKind
 
 
-def _body_or_skip(ctx: CheckContext) -> Outcome | None:
-    if (early := not_a_stream(ctx)) is not None:
-        return early
-    if not ctx.capture.chunks:
-        return skipped(f"no body to judge ({ctx.capture.end_reason})")
-    return None
-
-
 def _warn_on(ctx: CheckContext, kinds: tuple[ObservationKind, ...], what: str, ok: str) -> Outcome:
-    if (early := _body_or_skip(ctx)) is not None:
+    if (early := require_stream(ctx, body=True)) is not None:
         return early
     found = observations(ctx.capture, *kinds)
     if not found:
@@ -74,7 +66,7 @@ def utf8(ctx: CheckContext) -> Outcome:
 )
 def terminated(ctx: CheckContext) -> Outcome:
     cap = ctx.capture
-    if (early := _body_or_skip(ctx)) is not None:
+    if (early := require_stream(ctx, body=True)) is not None:
         return early
     if not cap.end_reason.by_server:
         return skipped(f"the server did not end the stream ({cap.end_reason})")
@@ -173,7 +165,7 @@ def dispatch(ctx: CheckContext) -> Outcome:
     sign that two writers share the stream; some non-browser clients mishandle CR).""",
 )
 def line_endings(ctx: CheckContext) -> Outcome:
-    if (early := _body_or_skip(ctx)) is not None:
+    if (early := require_stream(ctx, body=True)) is not None:
         return early
     used = {k: v for k, v in ctx.capture.line_endings.items() if v}
     if not used:
@@ -200,7 +192,7 @@ def line_endings(ctx: CheckContext) -> Outcome:
     max_line_bytes, whose rest the suite dropped.""",
 )
 def line_length(ctx: CheckContext) -> Outcome:
-    if (early := _body_or_skip(ctx)) is not None:
+    if (early := require_stream(ctx, body=True)) is not None:
         return early
     cap = ctx.capture
     cut = observations(cap, ObservationKind.LINE_TOO_LONG)

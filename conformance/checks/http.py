@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from conformance.checks.context import CheckContext, header_evidence, not_a_stream
+from conformance.checks.context import CheckContext, header_evidence, require_stream
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
 from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped, warning
@@ -57,7 +57,7 @@ def status(ctx: CheckContext) -> Outcome:
     type or none: EventSource fails the connection.""",
 )
 def content_type(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     value = ctx.capture.header("content-type")
     if value is None:
@@ -83,7 +83,7 @@ def content_type(ctx: CheckContext) -> Outcome:
     (a cache or proxy may serve or hold back a stale stream).""",
 )
 def cache_control(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     values = ctx.capture.header_all("cache-control")
     if not values:
@@ -110,7 +110,7 @@ def cache_control(ctx: CheckContext) -> Outcome:
     judged the decoded body) but compressors buffer, which delays or batches events.""",
 )
 def content_encoding(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     value = cap.content_encoding
@@ -132,7 +132,7 @@ def content_encoding(ctx: CheckContext) -> Outcome:
     server knew the whole body before sending it, so it was buffered, not streamed.""",
 )
 def content_length(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     value = ctx.capture.header("content-length")
     if value is None:

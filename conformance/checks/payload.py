@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 
 from conformance.capture.model import Capture, TimedEvent
-from conformance.checks.context import MAX_EVIDENCE, CheckContext, event_evidence, plural
+from conformance.checks.context import (
+    MAX_EVIDENCE,
+    CheckContext,
+    event_evidence,
+    plural,
+    require_stream,
+)
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_EVENTSOURCE, SPEC_INTERPRETING
 from conformance.models import Outcome, Severity, passed, problem, skipped
@@ -13,12 +19,6 @@ from conformance.models import Outcome, Severity, passed, problem, skipped
 
 def ended(cap: Capture) -> str:
     return f"capture ended: {cap.end_reason}" + (f", {cap.end_message}" if cap.end_message else "")
-
-
-def no_stream(ctx: CheckContext) -> Outcome | None:
-    if ctx.capture.status != 200:
-        return skipped("no 200 stream to judge (http.status)")
-    return None
 
 
 @check(
@@ -33,7 +33,7 @@ def count(ctx: CheckContext) -> Outcome:
     expected = ctx.profile.expect_count
     if expected is None:
         return skipped("no expected count (set expect_count / --expect-count)")
-    if (early := no_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     got = len(cap.events)
@@ -61,7 +61,7 @@ def sentinel(ctx: CheckContext) -> Outcome:
     profile = ctx.profile
     if profile.sentinel is None:
         return skipped("no sentinel (set sentinel / --sentinel)")
-    if (early := no_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     if not cap.events:
@@ -101,7 +101,7 @@ def json_data(ctx: CheckContext) -> Outcome:
     profile = ctx.profile
     if profile.data_format != "json":
         return skipped(f"data format is {profile.data_format}")
-    if (early := no_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     bad: list[tuple[TimedEvent, str]] = []

@@ -15,8 +15,8 @@ from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
     event_evidence,
-    not_a_stream,
     plural,
+    require_stream,
 )
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
@@ -35,7 +35,7 @@ BURST_GAP = 0.05  # events closer than this (or half the interval) belong to one
     of the request. fail: later, or never.""",
 )
 def first_event(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap, limit = ctx.capture, ctx.profile.first_event_timeout
     if not cap.events:
@@ -74,7 +74,7 @@ def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
     caused (its event loop stalled on a busy machine) is discounted. skip: fewer than 3 events.""",
 )
 def incremental(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
     events = cap.events
@@ -131,7 +131,7 @@ def _together(burst: list[TimedEvent], profile: Profile) -> bool:
     itself was stalled is not counted. warn: gaps out of tolerance, worst first.""",
 )
 def cadence(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
     interval = profile.interval
@@ -175,7 +175,7 @@ def cadence(ctx: CheckContext) -> Outcome:
     last message never came (payload checks report that).""",
 )
 def closes(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
     if profile.sentinel is None and profile.expect_count is None:
@@ -209,7 +209,7 @@ def closes(ctx: CheckContext) -> Outcome:
     network error and reconnect.""",
 )
 def clean_end(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     if cap.end_reason is EndReason.PROTOCOL_ERROR:
@@ -279,7 +279,7 @@ def own_problems(cap: Capture, main: Capture, profile: Profile) -> list[str]:
 def _not_judged(ctx: CheckContext, run: object, count: int) -> Outcome | None:
     if run is None or count == 0:
         return skipped("not run (0 clients, or skipped)")
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     return None
 

@@ -16,7 +16,13 @@ import json
 from typing import Any
 
 from conformance.capture.model import TimedEvent
-from conformance.checks.context import MAX_EVIDENCE, CheckContext, event_evidence, plural
+from conformance.checks.context import (
+    MAX_EVIDENCE,
+    CheckContext,
+    event_evidence,
+    plural,
+    require_stream,
+)
 from conformance.checks.registry import check
 from conformance.models import Outcome, Severity, passed, problem, skipped, warning
 
@@ -86,8 +92,8 @@ def chunk(ctx: CheckContext) -> Outcome:
     profile, cap = ctx.profile, ctx.capture
     if profile.contract != CONTRACT:
         return skipped("not an OpenAI chat stream (profile contract openai-chat)")
-    if cap.status != 200:
-        return skipped("no 200 stream to judge (http.status)")
+    if (early := require_stream(ctx)) is not None:
+        return early
     chunks = [e for e in cap.events if not profile.is_sentinel(e.data)]
     if not chunks:
         return problem(f"no chunk before the sentinel ({plural(len(cap.events), 'event')} in all)")

@@ -14,8 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from conformance.capture.model import Capture, TimedEvent
-from conformance.checks.context import MAX_EVIDENCE, CheckContext, event_evidence, plural
-from conformance.checks.payload import ended, no_stream
+from conformance.checks.context import (
+    MAX_EVIDENCE,
+    CheckContext,
+    event_evidence,
+    plural,
+    require_stream,
+)
+from conformance.checks.payload import ended
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_EVENTSOURCE
 from conformance.models import Outcome, Severity, passed, problem, skipped
@@ -72,7 +78,7 @@ def ram_format(ctx: CheckContext) -> Outcome:
     profile = ctx.profile
     if profile.contract != CONTRACT:
         return skipped("profile does not use the RAM monitor format")
-    if (early := no_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     return judge_ram(cap, profile)
