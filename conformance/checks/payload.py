@@ -26,6 +26,7 @@ def ended(cap: Capture) -> str:
     "The expected number of messages arrives",
     SPEC_INTERPRETING,
     Severity.MUST,
+    per_client=True,
     doc="""skip: no expected count (generic profile without --expect-count). pass: exactly that many
     events dispatched. fail: fewer or more (the reason says how the capture ended).""",
 )
@@ -54,6 +55,7 @@ def count(ctx: CheckContext) -> Outcome:
     "The last message, and only the last, is the sentinel",
     SPEC_INTERPRETING,
     Severity.MUST,
+    per_client=True,
     doc="""skip: no sentinel set. pass: the last event's data is the sentinel (compared after JSON
     decoding under the json format) and no earlier event is. fail: missing, not last, or repeated.""",
 )
@@ -94,6 +96,7 @@ def sentinel(ctx: CheckContext) -> Outcome:
     "Every message is valid JSON",
     SPEC_EVENTSOURCE,
     Severity.MUST,
+    per_client=True,
     doc="""skip: data format is not json. pass: every data (the sentinel aside) parses as JSON.
     fail: a data that does not (the page's JSON.parse throws).""",
 )
@@ -130,6 +133,7 @@ def json_data(ctx: CheckContext) -> Outcome:
     "Messages dispatch as the expected event type",
     SPEC_INTERPRETING,
     Severity.MUST,
+    per_client=True,
     doc="""skip: any type allowed, or no events. pass: every event's type is the expected one
     (`message` by default, so `onmessage` fires). fail: other types (an `event:` field): only
     addEventListener(type) sees them.""",

@@ -81,6 +81,7 @@ def finish_reason(data: str) -> str | None:
     "Every chunk is a chat.completion.chunk with choices[0].delta",
     SPEC_OPENAI_STREAMING,
     Severity.MUST,
+    per_client=True,
     doc="""skip: the profile is not an OpenAI chat stream (contract openai-chat), or no 200 stream.
     pass: every data before the `[DONE]` sentinel is a JSON object whose `choices[0].delta` is an
     object (a usage or content-filter chunk may have empty `choices`), and one chunk carries a

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from conformance.capture.model import Capture, TimedEvent
+from conformance.capture.model import TimedEvent
 from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
@@ -25,7 +25,6 @@ from conformance.checks.payload import ended
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_EVENTSOURCE
 from conformance.models import Outcome, Severity, passed, problem, skipped
-from conformance.profiles import Profile
 
 CONTRACT = "ram-monitor"
 RAM_FIRST = "Starting system RAM monitoring..."
@@ -69,6 +68,7 @@ def parse_ram_sample(text: str) -> RamSample | str:
     "RAM monitor messages: greeting, well-formed samples, sentinel",
     SPEC_EVENTSOURCE,
     Severity.MUST,
+    per_client=True,
     doc="""skip: the profile does not use the RAM monitor format. pass: the first message is
     "Starting system RAM monitoring...", then expect_count-2 samples
     'YYYY-MM-DD HH:MM:SS - RAM usage: P% (U.UUGB / T.TTGB)' with 0<=P<=100, U<=T, U=T*P/100 within
@@ -81,17 +81,14 @@ def ram_format(ctx: CheckContext) -> Outcome:
     if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
-    return judge_ram(cap, profile)
-
-
-def judge_ram(cap: Capture, profile: Profile) -> Outcome:
-    """The RAM monitor contract on one capture (also used for the extra clients' streams)."""
     events = cap.events
     if not events:
         return problem(f"no messages ({ended(cap)})")
     first = profile.decoded(events[0].data)
     if first != RAM_FIRST:
-        return problem(f"the first message is not {RAM_FIRST!r}", event_evidence(cap, events[0]))
+        return problem(
+            f"the first message is not the greeting {RAM_FIRST!r}", event_evidence(cap, events[0])
+        )
     body = events[1:]
     if body and profile.is_sentinel(body[-1].data):
         body = body[:-1]
