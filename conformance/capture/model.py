@@ -12,9 +12,10 @@ without pulling in httpx; :mod:`conformance.capture.recorder` fills it from byte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from conformance.parser import Event, Observation, Parser
 
@@ -173,3 +174,21 @@ class Capture:
 
 DEFAULT_LIMITS = Limits()
 IsLast = Callable[[Event, int], bool]
+OnChunk = Callable[[Capture], None]  # called after each body read, with the capture so far
+
+
+class CaptureFn(Protocol):
+    """A transport: reads one stream for ``request`` into a Capture, and never raises for network
+    trouble (every end is an :class:`EndReason`). :func:`conformance.capture.http.capture` is the
+    HTTP/1.1 one; an HTTP/2 or a reconnecting client fits beside it with this signature, and the
+    checks, which read only the Capture, do not change."""
+
+    def __call__(
+        self,
+        request: CaptureRequest,
+        limits: Limits = ...,
+        *,
+        is_last: IsLast | None = None,
+        abort_after_events: int | None = None,
+        progress: OnChunk | None = None,
+    ) -> Awaitable[Capture]: ...

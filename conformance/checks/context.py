@@ -19,9 +19,16 @@ class DisconnectRun:
     follow_up: Capture | None = None
     follow_up_started: float = 0.0  # seconds after the suite started, when the follow-up began
 
+    def captures(self) -> list[Capture]:
+        """Every capture of the run, aborted ones first (for the report). Never raises."""
+        return [*self.aborted, *([self.follow_up] if self.follow_up is not None else [])]
+
 
 @dataclass(frozen=True)
 class CheckContext:
+    """One run's evidence for the checks. The extra captures are named after the ``needs`` of the
+    checks that read them (the runner fills each from its job of the same name)."""
+
     capture: Capture
     profile: Profile
     concurrent: list[Capture] | None = None  # None: not run
@@ -31,7 +38,8 @@ class CheckContext:
     suite_stalls: tuple[tuple[float, float], ...] = ()
 
     def stalled_between(self, start: float, end: float) -> float:
-        """Seconds the suite itself was stalled within [start, end] of the main capture's clock."""
+        """Seconds the suite itself was stalled within [start, end] of the main capture's clock.
+        Never raises."""
         base = self.capture.started_at
         total = 0.0
         for at, length in self.suite_stalls:
