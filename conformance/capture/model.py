@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from conformance.parser import Event, Observation, Parser
+from conformance.parser import Event, Observation
 
 
 class EndReason(StrEnum):
@@ -136,7 +136,6 @@ class Capture:
     t_first_byte: float | None = None  # first body byte
     t_end: float = 0.0
     started_at: float = 0.0  # time.monotonic() at t = 0 (to line up with other clocks)
-    parser: Parser | None = field(default=None, repr=False, compare=False)  # its final state
     t_last_event: float | None = None  # when the sentinel (or the expected last event) arrived
     raw_bytes: int = 0  # body bytes on the wire (compressed, if it was)
     content_encoding: str | None = None

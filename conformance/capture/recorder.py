@@ -62,7 +62,6 @@ class Recorder:
         if self.cap.end_reason.by_server:
             self.parser.close()
         _fill_from_parser(self.cap, self.parser)
-        self.cap.parser = self.parser
         self.cap.t_end = t_end
         return self.cap
 
