@@ -40,7 +40,8 @@ _HOMES = {
 
 
 def __getattr__(name: str) -> Any:
-    """A public name, imported from its home on first use; AttributeError for any other."""
+    """A public name, imported from its home on first use; AttributeError for any other.
+    Raises AttributeError for a name outside ``__all__``."""
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'conformance' has no attribute {name!r}")

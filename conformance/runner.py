@@ -126,7 +126,8 @@ class LoopLag:
 
 
 def judge(ctx: CheckContext, specs: Sequence[CheckSpec]) -> list[Result]:
-    """Run each check on the context; a crashing check becomes a fail that says it is a suite bug."""
+    """Run each check on the context; a crashing check becomes a fail that says it is a suite bug.
+    Never raises."""
     results = []
     for spec in specs:
         try:

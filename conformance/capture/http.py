@@ -91,7 +91,8 @@ def _leaf(exc: BaseException) -> BaseException:
 
 
 def warm_up() -> None:
-    """Pay httpx's one-time costs (imports, TLS context) before any stream is timed."""
+    """Pay httpx's one-time costs (imports, TLS context) before any stream is timed.
+    Never raises for the network (it opens no connection)."""
     httpx.AsyncClient(verify=_ssl_context(), trust_env=False)
 
 

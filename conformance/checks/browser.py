@@ -30,6 +30,7 @@ from conformance.parser import ObservationKind
     and decode UTF-8, but Chromium aborts the connection.""",
 )
 def charset(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     value = ctx.capture.header("content-type")
@@ -54,6 +55,7 @@ def charset(ctx: CheckContext) -> Outcome:
     lone CR: valid, but Chromium dispatches nothing for the first block.""",
 )
 def bom_line_end(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     found = observations(ctx.capture, ObservationKind.BOM_BARE_LINE_END)
@@ -76,6 +78,7 @@ def bom_line_end(ctx: CheckContext) -> Outcome:
     resets the reconnection delay to its default.""",
 )
 def empty_retry(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     found = observations(ctx.capture, ObservationKind.EMPTY_RETRY)

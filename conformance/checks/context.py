@@ -54,27 +54,33 @@ MAX_EVIDENCE = 5  # a report shows the first few places; the reason says how man
 def body_evidence(
     capture: Capture, offset: int, length: int = 48, t: float | None = None
 ) -> Evidence:
+    """Evidence at a body offset: the escaped bytes from there (at most ``length``). Never raises."""
     return Evidence(offset, escape_excerpt(capture.excerpt_at(offset, length + 1), length), t)
 
 
 def event_evidence(capture: Capture, event: TimedEvent, length: int = 48) -> Evidence:
+    """Evidence at an event's first byte, with its arrival time. Never raises."""
     return body_evidence(capture, event.offset, length, event.t)
 
 
 def observation_evidence(obs: Observation) -> Evidence:
+    """Evidence of a parser observation: its offset and raw excerpt. Never raises."""
     return Evidence(obs.offset, escape_excerpt(obs.excerpt))
 
 
 def header_evidence(name: str, value: str | None) -> Evidence:
+    """Evidence for a header (or its absence), shown as ``[http]``. Never raises."""
     text = f"{name}: {value}" if value is not None else f"(no {name} header)"
     return Evidence(None, escape_excerpt(text.encode("latin-1", "replace"), 120))
 
 
 def observations(capture: Capture, *kinds: ObservationKind) -> list[Observation]:
+    """The capture's parser observations of the given kinds, in stream order. Never raises."""
     return [o for o in capture.observations if o.kind in kinds]
 
 
 def plural(n: int, word: str) -> str:
+    """ "1 event", "2 events". Never raises."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 

@@ -46,6 +46,7 @@ def _warn_on(ctx: CheckContext, kinds: tuple[ObservationKind, ...], what: str, o
     (the page receives different text than was sent).""",
 )
 def utf8(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     outcome = _warn_on(
         ctx, (ObservationKind.INVALID_UTF8,), "invalid UTF-8 sequence", "valid UTF-8"
     )
@@ -65,6 +66,7 @@ def utf8(ctx: CheckContext) -> Outcome:
     the stream (a limit), so there is no last event to judge.""",
 )
 def terminated(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     cap = ctx.capture
     if (early := require_stream(ctx, body=True)) is not None:
         return early
@@ -105,6 +107,7 @@ def _has_data_line(tail: bytes) -> bool:
     `data: ` prefix).""",
 )
 def fields(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     return _warn_on(
         ctx,
         (ObservationKind.UNKNOWN_FIELD, ObservationKind.NO_COLON),
@@ -122,6 +125,7 @@ def fields(ctx: CheckContext) -> Outcome:
     anything else (browsers ignore the whole field).""",
 )
 def retry(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     return _warn_on(
         ctx, (ObservationKind.BAD_RETRY,), "ignored retry field", "retry fields valid or absent"
     )
@@ -136,6 +140,7 @@ def retry(ctx: CheckContext) -> Outcome:
     event ID does not change).""",
 )
 def event_id(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     return _warn_on(ctx, (ObservationKind.NUL_ID,), "ignored id with NUL", "ids valid or absent")
 
 
@@ -148,6 +153,7 @@ def event_id(ctx: CheckContext) -> Outcome:
     nothing reaches the page (comment-only keep-alive blocks are fine).""",
 )
 def dispatch(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     return _warn_on(
         ctx,
         (ObservationKind.NO_DATA_BLOCK,),
@@ -165,6 +171,7 @@ def dispatch(ctx: CheckContext) -> Outcome:
     sign that two writers share the stream; some non-browser clients mishandle CR).""",
 )
 def line_endings(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx, body=True)) is not None:
         return early
     used = {k: v for k, v in ctx.capture.line_endings.items() if v}
@@ -192,6 +199,7 @@ def line_endings(ctx: CheckContext) -> Outcome:
     max_line_bytes, whose rest the suite dropped.""",
 )
 def line_length(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx, body=True)) is not None:
         return early
     cap = ctx.capture

@@ -11,7 +11,8 @@ from conformance.models import Evidence, Outcome, Severity, passed, problem, ski
 
 
 def media_type(value: str) -> tuple[str, dict[str, str]]:
-    """``type/subtype`` (lowercased) and its parameters (names lowercased, quotes removed)."""
+    """``type/subtype`` (lowercased) and its parameters (names lowercased, quotes removed).
+    Never raises."""
     essence, *params = value.split(";")
     out: dict[str, str] = {}
     for param in params:
@@ -31,6 +32,7 @@ def media_type(value: str) -> tuple[str, dict[str, str]]:
     how the capture ended: first-byte timeout, protocol error...).""",
 )
 def status(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     cap = ctx.capture
     if cap.status is None:
         return problem(f"no HTTP response: {cap.end_reason} ({cap.end_message})")
@@ -57,6 +59,7 @@ def status(ctx: CheckContext) -> Outcome:
     type or none: EventSource fails the connection.""",
 )
 def content_type(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     value = ctx.capture.header("content-type")
@@ -83,6 +86,7 @@ def content_type(ctx: CheckContext) -> Outcome:
     (a cache or proxy may serve or hold back a stale stream).""",
 )
 def cache_control(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     values = ctx.capture.header_all("cache-control")
@@ -110,6 +114,7 @@ def cache_control(ctx: CheckContext) -> Outcome:
     judged the decoded body) but compressors buffer, which delays or batches events.""",
 )
 def content_encoding(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
@@ -132,6 +137,7 @@ def content_encoding(ctx: CheckContext) -> Outcome:
     server knew the whole body before sending it, so it was buffered, not streamed.""",
 )
 def content_length(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     value = ctx.capture.header("content-length")
@@ -158,6 +164,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     the first origin).""",
 )
 def redirect(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     cap = ctx.capture
     if not cap.redirects:
         return skipped("no redirect")

@@ -18,6 +18,7 @@ from conformance.models import Outcome, Severity, passed, problem, skipped
 
 
 def ended(cap: Capture) -> str:
+    """How the capture ended, for a reason text. Never raises."""
     return f"capture ended: {cap.end_reason}" + (f", {cap.end_message}" if cap.end_message else "")
 
 
@@ -31,6 +32,7 @@ def ended(cap: Capture) -> str:
     events dispatched. fail: fewer or more (the reason says how the capture ended).""",
 )
 def count(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     expected = ctx.profile.expect_count
     if expected is None:
         return skipped("no expected count (set expect_count / --expect-count)")
@@ -60,6 +62,7 @@ def count(ctx: CheckContext) -> Outcome:
     decoding under the json format) and no earlier event is. fail: missing, not last, or repeated.""",
 )
 def sentinel(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     profile = ctx.profile
     if profile.sentinel is None:
         return skipped("no sentinel (set sentinel / --sentinel)")
@@ -101,6 +104,7 @@ def sentinel(ctx: CheckContext) -> Outcome:
     fail: a data that does not (the page's JSON.parse throws).""",
 )
 def json_data(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     profile = ctx.profile
     if profile.data_format != "json":
         return skipped(f"data format is {profile.data_format}")
@@ -139,6 +143,7 @@ def json_data(ctx: CheckContext) -> Outcome:
     addEventListener(type) sees them.""",
 )
 def event_type(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     expected = ctx.profile.event_type
     if expected is None:
         return skipped("any event type allowed")

@@ -50,7 +50,8 @@ class CheckSpec:
     per_client: bool = False
 
     def result(self, outcome: Outcome) -> Result:
-        """The check's verdict: a problem fails a MUST check and warns a SHOULD check."""
+        """The check's verdict: a problem fails a MUST check and warns a SHOULD check.
+        Never raises."""
         if outcome.kind is OutcomeKind.PROBLEM:
             verdict = Verdict.FAIL if self.severity is Severity.MUST else Verdict.WARN
         else:
@@ -114,7 +115,8 @@ def _rank(spec: CheckSpec) -> int:
 
 def all_checks() -> list[CheckSpec]:
     """The catalogue in a stable order (http, framing, payload, stream, browser, then the other
-    areas), whatever order the modules happened to be imported in."""
+    areas), whatever order the modules happened to be imported in.
+    Raises only if a check module fails to import or registers an id twice (suite bugs)."""
     _load_all()
     return sorted(REGISTRY.values(), key=_rank)  # stable: registration order within an area
 

@@ -35,6 +35,7 @@ BURST_GAP = 0.05  # events closer than this (or half the interval) belong to one
     of the request. fail: later, or never.""",
 )
 def first_event(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     cap, limit = ctx.capture, ctx.profile.first_event_timeout
@@ -52,7 +53,7 @@ def first_event(ctx: CheckContext) -> Outcome:
 
 
 def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
-    """Runs of events whose consecutive arrivals are at most ``gap`` apart."""
+    """Runs of events whose consecutive arrivals are at most ``gap`` apart. Never raises."""
     out: list[list[TimedEvent]] = []
     for event in events:
         if out and event.t - out[-1][-1].t <= gap:
@@ -74,6 +75,7 @@ def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
     caused (its event loop stalled on a busy machine) is discounted. skip: fewer than 3 events.""",
 )
 def incremental(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
@@ -131,6 +133,7 @@ def _together(burst: list[TimedEvent], profile: Profile) -> bool:
     itself was stalled is not counted. warn: gaps out of tolerance, worst first.""",
 )
 def cadence(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
@@ -175,6 +178,7 @@ def cadence(ctx: CheckContext) -> Outcome:
     last message never came (payload checks report that).""",
 )
 def closes(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
@@ -209,6 +213,7 @@ def closes(ctx: CheckContext) -> Outcome:
     network error and reconnect.""",
 )
 def clean_end(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
@@ -294,6 +299,7 @@ def _not_judged(ctx: CheckContext, run: object, count: int) -> Outcome | None:
     all clients), nothing, or an error. skip: concurrency 0, not run, or no 200 main stream.""",
 )
 def concurrent(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := _not_judged(ctx, ctx.concurrent, ctx.profile.concurrency)) is not None:
         return early
     assert ctx.concurrent is not None
@@ -337,6 +343,7 @@ def concurrent(ctx: CheckContext) -> Outcome:
     mid-stream (no event to abort after, or the whole stream arrived at once).""",
 )
 def disconnect(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     run = ctx.disconnect
     if (early := _not_judged(ctx, run, ctx.profile.disconnect_clients)) is not None:
         return early

@@ -34,7 +34,7 @@ EMPTY_CHOICES_OK = ("usage", "prompt_filter_results")
 
 
 def chunk_problem(data: str) -> str | None:
-    """Why ``data`` is not a usable chat.completion.chunk, or None when it is."""
+    """Why ``data`` is not a usable chat.completion.chunk, or None when it is. Never raises."""
     try:
         obj: Any = json.loads(data)
     except ValueError:
@@ -63,6 +63,7 @@ def chunk_problem(data: str) -> str | None:
 
 
 def finish_reason(data: str) -> str | None:
+    """Never raises."""
     try:
         obj = json.loads(data)
     except ValueError:
@@ -90,6 +91,7 @@ def finish_reason(data: str) -> str | None:
     before `[DONE]` (the answer may have been cut off).""",
 )
 def chunk(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     profile, cap = ctx.profile, ctx.capture
     if profile.contract != CONTRACT:
         return skipped("not an OpenAI chat stream (profile contract openai-chat)")

@@ -43,7 +43,7 @@ class RamSample:
 
 
 def parse_ram_sample(text: str) -> RamSample | str:
-    """A sample, or a one-line reason it is not one."""
+    """A sample, or a one-line reason it is not one. Never raises."""
     match = RAM_SAMPLE.fullmatch(text)
     if match is None:
         return "not 'YYYY-MM-DD HH:MM:SS - RAM usage: P% (U.UUGB / T.TTGB)'"
@@ -75,6 +75,7 @@ def parse_ram_sample(text: str) -> RamSample | str:
     rounding, timestamps non-decreasing. fail: the first bad message, with its reason.""",
 )
 def ram_format(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     profile = ctx.profile
     if profile.contract != CONTRACT:
         return skipped("profile does not use the RAM monitor format")

@@ -67,7 +67,7 @@ class Parser(Interpreter):
     # ------------------------------------------------------------------ public API
 
     def reset(self) -> None:
-        """Forget everything; ready for a new stream."""
+        """Forget everything; ready for a new stream. Never raises."""
         self._reset_interpretation()
         self.line_endings: dict[str, int] = {"LF": 0, "CRLF": 0, "CR": 0}
         self.first_line_ending: dict[str, int] = {}
@@ -88,13 +88,15 @@ class Parser(Interpreter):
 
     @property
     def buffered_bytes(self) -> int:
-        """Bytes held for a line not yet terminated: never more than max_line_bytes + 2."""
+        """Bytes held for a line not yet terminated: never more than max_line_bytes + 2.
+        Never raises."""
         return len(self._partial.kept) + len(self._head)
 
     @property
     def pending(self) -> bool:
         """Would ending the stream now discard something (an event being built, a field line
-        not yet terminated)?  What close() reports as TRAILING_PARTIAL; comments don't count."""
+        not yet terminated)?  What close() reports as TRAILING_PARTIAL; comments don't count.
+        Never raises."""
         return bool(self._data) or self._block_fields > 0 or self._partial_line()
 
     def _partial_line(self) -> bool:
@@ -104,7 +106,8 @@ class Parser(Interpreter):
         return bool(self._head)
 
     def feed(self, data: bytes) -> list[Event]:
-        """Parse more bytes; return the events dispatched by them, in order."""
+        """Parse more bytes; return the events dispatched by them, in order.
+        Raises RuntimeError after close() (reset() first); never for any bytes."""
         if self.closed:
             raise RuntimeError("feed() after close(): call reset() to parse a new stream")
         if type(data) is not bytes:
@@ -158,7 +161,8 @@ class Parser(Interpreter):
         return out
 
     def close(self) -> None:
-        """End of stream: pending data is discarded (recorded as TRAILING_PARTIAL if any)."""
+        """End of stream: pending data is discarded (recorded as TRAILING_PARTIAL if any).
+        Never raises."""
         if self.closed:
             return
         if not self._started:
