@@ -16,7 +16,8 @@ _TABLE: tuple[str, ...] = tuple(
 
 
 def escape_excerpt(raw: bytes, limit: int = 64) -> str:
-    """Escape at most ``limit`` bytes of ``raw``; end with "…" when bytes were left out."""
+    """Escape at most ``limit`` bytes of ``raw``; end with "…" when bytes were left out.
+    Never raises."""
     cut = len(raw) > limit
     text = "".join(_TABLE[b] for b in raw[: max(limit, 0)])
     return text + "…" if cut else text

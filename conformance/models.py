@@ -41,6 +41,7 @@ class Evidence:
     label: str = ""  # where, when not in the body nor the HTTP head (e.g. "client 2")
 
     def describe(self) -> str:
+        """One line: where (``@offset``, ``[label]`` or ``@http``), when, and the excerpt. Never raises."""
         if self.offset is not None:
             where = f"@{self.offset}"
         else:
@@ -83,18 +84,22 @@ class Outcome:
 
 
 def passed(reason: str, *evidence: Evidence) -> Outcome:
+    """A pass with its reason. Never raises."""
     return Outcome(OutcomeKind.PASS, reason, evidence)
 
 
 def problem(reason: str, *evidence: Evidence) -> Outcome:
+    """A problem: fail for a MUST check, warn for a SHOULD check. Never raises."""
     return Outcome(OutcomeKind.PROBLEM, reason, evidence)
 
 
 def warning(reason: str, *evidence: Evidence) -> Outcome:
+    """An explicit warning, whatever the severity. Never raises."""
     return Outcome(OutcomeKind.WARN, reason, evidence)
 
 
 def skipped(reason: str) -> Outcome:
+    """Not judged, and why. Never raises."""
     return Outcome(OutcomeKind.SKIP, reason)
 
 
@@ -113,22 +118,26 @@ class Report:
 
     @property
     def unreachable(self) -> bool:
-        """No TCP connection at all: the target is wrong, not broken (exit 2, like a usage error)."""
+        """No TCP connection at all: the target is wrong, not broken (exit 2, like a usage error).
+        Never raises."""
         return self.capture.end_reason.unreachable
 
     def counts(self) -> dict[Verdict, int]:
+        """How many results have each verdict. Never raises."""
         out = dict.fromkeys(Verdict, 0)
         for result in self.results:
             out[result.verdict] += 1
         return out
 
     def exit_code(self, strict: bool = False) -> int:
+        """Never raises."""
         if self.unreachable:
             return UNREACHABLE_EXIT
         bad = {Verdict.FAIL, Verdict.WARN} if strict else {Verdict.FAIL}
         return 1 if any(r.verdict in bad for r in self.results) else 0
 
     def result(self, check_id: str) -> Result:
+        """The result of ``check_id``; raises KeyError for a check that is not in the report."""
         for result in self.results:
             if result.check_id == check_id:
                 return result

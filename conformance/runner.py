@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
 from conformance import checks
 from conformance.capture.http import capture, warm_up
-from conformance.capture.model import Capture
+from conformance.capture.model import Capture, CaptureFn, CaptureRequest
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
 from conformance.models import Report, Result, Verdict
@@ -35,30 +36,61 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 
-async def _concurrent(url: str, profile: Profile) -> list[Capture]:
-    request = profile.capture_request(url)
-    return list(
-        await asyncio.gather(
-            *(
-                capture(request, profile.limits, is_last=profile.is_last)
-                for _ in range(profile.concurrency)
+@dataclass(frozen=True)
+class Clients:
+    """What every client of one run shares: the request (built once per run), the profile, the
+    run's start (time.monotonic()) and the transport that reads one stream."""
+
+    request: CaptureRequest
+    profile: Profile
+    t0: float
+    read: CaptureFn = capture
+
+    def stream(self, *, abort_after_events: int | None = None) -> Awaitable[Capture]:
+        """One more client reading the stream (to its end, or hanging up after that many
+        events). Never raises for network trouble (the transport's promise)."""
+        if abort_after_events is not None:
+            return self.read(
+                self.request, self.profile.limits, abort_after_events=abort_after_events
             )
-        )
-    )
+        return self.read(self.request, self.profile.limits, is_last=self.profile.is_last)
 
 
-async def _disconnect(url: str, profile: Profile, t0: float) -> DisconnectRun:
-    request = profile.capture_request(url)
+async def _concurrent(run: Clients) -> list[Capture]:
+    """stream.concurrent: ``concurrency`` clients alongside the main capture."""
+    return list(await asyncio.gather(*(run.stream() for _ in range(run.profile.concurrency))))
+
+
+async def _disconnect(run: Clients) -> DisconnectRun:
+    """stream.disconnect: clients that hang up mid-stream, then one that must get it whole."""
+    profile = run.profile
+    after = profile.disconnect_after_events
     aborted = await asyncio.gather(
-        *(
-            capture(request, profile.limits, abort_after_events=profile.disconnect_after_events)
-            for _ in range(profile.disconnect_clients)
-        )
+        *(run.stream(abort_after_events=after) for _ in range(profile.disconnect_clients))
     )
     await asyncio.sleep(0.05)  # let the server notice the hang-ups before the next client arrives
-    started = time.monotonic() - t0
-    follow_up = await capture(request, profile.limits, is_last=profile.is_last)
+    started = time.monotonic() - run.t0
+    follow_up = await run.stream()
     return DisconnectRun(list(aborted), follow_up, started)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ExtraClients(Generic[T]):
+    """The clients a ``needs`` name asks for: how to run them, and their captures for the report."""
+
+    run: Callable[[Clients], Awaitable[T]]
+    captures: Callable[[T], list[Capture]]
+
+
+# One job per ``needs`` name of the catalogue; its result fills the CheckContext field of that
+# name. A reconnecting client is one more entry (and field), the checks stay as they are.
+EXTRA_CLIENTS: dict[str, ExtraClients[Any]] = {
+    "concurrent": ExtraClients(_concurrent, list),
+    "disconnect": ExtraClients(_disconnect, DisconnectRun.captures),
+}
 
 
 class LoopLag:
@@ -94,7 +126,8 @@ class LoopLag:
 
 
 def judge(ctx: CheckContext, specs: Sequence[CheckSpec]) -> list[Result]:
-    """Run each check on the context; a crashing check becomes a fail that says it is a suite bug."""
+    """Run each check on the context; a crashing check becomes a fail that says it is a suite bug.
+    Never raises."""
     results = []
     for spec in specs:
         try:
@@ -116,11 +149,14 @@ async def run_suite(
     only: Sequence[str] = (),
     skip: Sequence[str] = (),
     progress: ProgressFn | None = None,
+    read_stream: CaptureFn | None = None,
 ) -> Report:
     """Capture ``target`` once (plus the extra clients) and judge every selected check.
 
-    Raises ValueError for an ``only``/``skip`` glob that matches no check; network trouble never
-    raises (it is in ``report.capture.end_reason`` and the verdicts).
+    The request is built once and every client sends it; ``read_stream`` is the transport (the
+    HTTP/1.1 :func:`~conformance.capture.http.capture` by default). Raises ValueError for an
+    ``only``/``skip`` glob that matches no check; network trouble never raises (it is in
+    ``report.capture.end_reason`` and the verdicts).
     """
     specs = checks.select(only, skip)
     needs = set().union(*(s.needs for s in specs)) if specs else set()
@@ -141,28 +177,25 @@ async def run_suite(
             await asyncio.sleep(0.25)
             progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
 
-    main_task = capture(
-        profile.capture_request(target), profile.limits, is_last=profile.is_last, progress=on_chunk
+    clients = Clients(profile.capture_request(target), profile, t0, read_stream or capture)
+    jobs = {name: EXTRA_CLIENTS[name] for name in sorted(needs)}
+    main_task = clients.read(
+        clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk
     )
-    concurrent_task = _concurrent(target, profile) if "concurrent" in needs else None
-    disconnect_task = _disconnect(target, profile, t0) if "disconnect" in needs else None
     ticker = asyncio.ensure_future(tick())
     try:
         with LoopLag() as lag:
-            main, concurrent_caps, disconnect_run = await asyncio.gather(
-                main_task, concurrent_task or _none(), disconnect_task or _none()
+            main, *outcomes = await asyncio.gather(
+                main_task, *(job.run(clients) for job in jobs.values())
             )
     finally:
         ticker.cancel()
     if progress is not None:
         progress(Progress(len(main.events), main.decoded_bytes, time.monotonic() - t0, "judging"))
-    ctx = CheckContext(main, profile, concurrent_caps, disconnect_run, tuple(lag.stalls))
+    extras: dict[str, Any] = dict(zip(jobs, outcomes, strict=True))
+    ctx = CheckContext(main, profile, suite_stalls=tuple(lag.stalls), **extras)
     results = judge(ctx, specs)
-    extra: dict[str, list[Capture]] = {}
-    if concurrent_caps is not None:
-        extra["concurrent"] = concurrent_caps
-    if disconnect_run is not None:
-        extra["disconnect"] = [*disconnect_run.aborted, *filter(None, [disconnect_run.follow_up])]
+    extra = {name: jobs[name].captures(value) for name, value in extras.items()}
     return Report(
         target=target,
         profile=profile,
@@ -174,10 +207,6 @@ async def run_suite(
     )
 
 
-async def _none() -> None:
-    return None
-
-
 def run_suite_sync(
     target: str,
     profile: Profile,
@@ -186,5 +215,8 @@ def run_suite_sync(
     skip: Sequence[str] = (),
     progress: ProgressFn | None = None,
 ) -> Report:
-    """:func:`run_suite` for callers without an event loop (CLI, pytest plugin, scripts)."""
+    """:func:`run_suite` for callers without an event loop (CLI, pytest plugin, scripts).
+
+    Raises what :func:`run_suite` raises, and RuntimeError when called from a running loop.
+    """
     return asyncio.run(run_suite(target, profile, only=only, skip=skip, progress=progress))

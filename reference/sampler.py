@@ -188,13 +188,11 @@ class Sampler:
         # The shared sample of one interval: (interval index, bytes or None if the read failed).
         self._cached: tuple[int, bytes | None] | None = None
         # psutil reads (one per interval at most, whatever the number of streams): /healthz
-        # "sampler_ticks". ``passes`` counts bucket passes.
+        # "sampler_ticks".
         self.ticks = 0
-        self.passes = 0
         self.dropped_slow = 0
         self.dropped_send_timeout = 0
         self.sample_errors = 0
-        self.latest_text: str | None = None
 
     @property
     def running(self) -> bool:
@@ -247,9 +245,7 @@ class Sampler:
 
     def sample(self) -> bytes:
         """One psutil call, one formatting, one encoding: the bytes every stream shares."""
-        text = format_sample(self._clock(), self._read_memory())
-        self.latest_text = text
-        return encode_data(text)
+        return encode_data(format_sample(self._clock(), self._read_memory()))
 
     def _sample_of(self, cycle: int) -> bytes | None:
         """The interval's shared sample, read lazily by its first pass that feeds someone.
@@ -280,7 +276,6 @@ class Sampler:
         ``send_timeout`` ago is dropped here (so the timeout is enforced with one interval's
         resolution, as every stream is checked once per interval).
         """
-        self.passes += 1
         bucket = self._buckets[index % self.buckets]
         if not bucket:
             return

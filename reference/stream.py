@@ -52,7 +52,6 @@ class StreamCounters:
     completed: int = 0
     disconnected: int = 0
     dropped: int = 0
-    shutdown: int = 0
     refused: int = 0
 
 
@@ -94,8 +93,6 @@ class StreamHub:
                 self.counters.disconnected += 1
             elif final in ("slow", "send_timeout"):
                 self.counters.dropped += 1
-            elif final == "shutdown":
-                self.counters.shutdown += 1
 
     def shutdown(self) -> None:
         """Refuse new streams and wake every open one so it ends its response now."""

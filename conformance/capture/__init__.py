@@ -8,11 +8,13 @@
 
 from conformance.capture.model import (
     Capture,
+    CaptureFn,
     CaptureRequest,
     Chunk,
     EndReason,
     IsLast,
     Limits,
+    OnChunk,
     Redirect,
     TimedEvent,
 )
@@ -20,11 +22,13 @@ from conformance.capture.recorder import Recorder, replay
 
 __all__ = [
     "Capture",
+    "CaptureFn",
     "CaptureRequest",
     "Chunk",
     "EndReason",
     "IsLast",
     "Limits",
+    "OnChunk",
     "Recorder",
     "Redirect",
     "TimedEvent",

@@ -23,6 +23,7 @@ from conformance.capture.model import (
     EndReason,
     IsLast,
     Limits,
+    OnChunk,
     Redirect,
 )
 from conformance.capture.recorder import Recorder
@@ -90,11 +91,9 @@ def _leaf(exc: BaseException) -> BaseException:
 
 
 def warm_up() -> None:
-    """Pay httpx's one-time costs (imports, TLS context) before any stream is timed."""
+    """Pay httpx's one-time costs (imports, TLS context) before any stream is timed.
+    Never raises for the network (it opens no connection)."""
     httpx.AsyncClient(verify=_ssl_context(), trust_env=False)
-
-
-OnChunk = Callable[[Capture], None]  # called after each body read, with the capture so far
 
 
 def _redirects(response: httpx.Response) -> list[Redirect]:

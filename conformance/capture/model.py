@@ -12,11 +12,12 @@ without pulling in httpx; :mod:`conformance.capture.recorder` fills it from byte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
-from conformance.parser import Event, Observation, Parser
+from conformance.parser import Event, Observation
 
 
 class EndReason(StrEnum):
@@ -34,11 +35,13 @@ class EndReason(StrEnum):
 
     @property
     def unreachable(self) -> bool:
+        """No TCP connection at all (the target is wrong, not broken). Never raises."""
         return self in (EndReason.CONNECT_ERROR, EndReason.CONNECT_TIMEOUT)
 
     @property
     def by_server(self) -> bool:
-        """The server ended the body (cleanly or not): what it sent last is all it meant to send."""
+        """The server ended the body (cleanly or not): what it sent last is all it meant to send.
+        Never raises."""
         return self in (EndReason.CLOSED, EndReason.PROTOCOL_ERROR)
 
 
@@ -65,7 +68,8 @@ class CaptureRequest:
     last_event_id: str | None = None
 
     def wire_headers(self) -> list[tuple[str, str]]:
-        """What a browser's EventSource sends, then the user's headers (which override by name)."""
+        """What a browser's EventSource sends, then the user's headers (which override by name).
+        Never raises."""
         base = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
         if self.last_event_id is not None:
             base.append(("Last-Event-ID", self.last_event_id))
@@ -89,18 +93,22 @@ class TimedEvent:
 
     @property
     def type(self) -> str:
+        """The event's type. Never raises."""
         return self.event.type
 
     @property
     def data(self) -> str:
+        """The event's data. Never raises."""
         return self.event.data
 
     @property
     def last_event_id(self) -> str:
+        """The last event ID when it was dispatched. Never raises."""
         return self.event.last_event_id
 
     @property
     def offset(self) -> int:
+        """Raw byte offset of the event's first line. Never raises."""
         return self.event.offset
 
 
@@ -135,30 +143,33 @@ class Capture:
     t_first_byte: float | None = None  # first body byte
     t_end: float = 0.0
     started_at: float = 0.0  # time.monotonic() at t = 0 (to line up with other clocks)
-    parser: Parser | None = field(default=None, repr=False, compare=False)  # its final state
     t_last_event: float | None = None  # when the sentinel (or the expected last event) arrived
     raw_bytes: int = 0  # body bytes on the wire (compressed, if it was)
     content_encoding: str | None = None
 
     @property
     def body(self) -> bytes:
+        """The decoded body, joined (checks that scan it; prefer excerpt_at). Never raises."""
         return b"".join(c.data for c in self.chunks)
 
     @property
     def decoded_bytes(self) -> int:
+        """Length of the decoded body. Never raises."""
         return sum(len(c.data) for c in self.chunks)
 
     def header(self, name: str) -> str | None:
-        """The first value of a header (case-insensitive), or None."""
+        """The first value of a header (case-insensitive), or None. Never raises."""
         values = self.header_all(name)
         return values[0] if values else None
 
     def header_all(self, name: str) -> list[str]:
+        """Every value of a header (case-insensitive), in order. Never raises."""
         lname = name.lower()
         return [v for k, v in self.headers if k.lower() == lname]
 
     def excerpt_at(self, offset: int, length: int = 48) -> bytes:
-        """Raw body bytes from ``offset`` (for evidence), without joining the whole body."""
+        """Raw body bytes from ``offset`` (for evidence), without joining the whole body.
+        Never raises."""
         out = bytearray()
         for chunk in self.chunks:
             end = chunk.offset + len(chunk.data)
@@ -173,3 +184,21 @@ class Capture:
 
 DEFAULT_LIMITS = Limits()
 IsLast = Callable[[Event, int], bool]
+OnChunk = Callable[[Capture], None]  # called after each body read, with the capture so far
+
+
+class CaptureFn(Protocol):
+    """A transport: reads one stream for ``request`` into a Capture, and never raises for network
+    trouble (every end is an :class:`EndReason`). :func:`conformance.capture.http.capture` is the
+    HTTP/1.1 one; an HTTP/2 or a reconnecting client fits beside it with this signature, and the
+    checks, which read only the Capture, do not change."""
+
+    def __call__(
+        self,
+        request: CaptureRequest,
+        limits: Limits = ...,
+        *,
+        is_last: IsLast | None = None,
+        abort_after_events: int | None = None,
+        progress: OnChunk | None = None,
+    ) -> Awaitable[Capture]: ...

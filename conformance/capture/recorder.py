@@ -46,6 +46,8 @@ class Recorder:
         self.offset = 0
 
     def add(self, t: float, data: bytes, raw_total: int | None = None) -> None:
+        """Record one body chunk read at ``t``; the events it completes are timed by it.
+        Raises RuntimeError after finish() closed the parser."""
         cap = self.cap
         if cap.t_first_byte is None:
             cap.t_first_byte = t
@@ -59,10 +61,10 @@ class Recorder:
                 cap.t_last_event = t
 
     def finish(self, t_end: float) -> Capture:
+        """End the capture at ``t_end``: close the parser if the server ended the body, copy its findings. Never raises."""
         if self.cap.end_reason.by_server:
             self.parser.close()
         _fill_from_parser(self.cap, self.parser)
-        self.cap.parser = self.parser
         self.cap.t_end = t_end
         return self.cap
 
@@ -80,7 +82,8 @@ def replay(
     url: str = "http://replay.invalid/stream",
     http_version: str = "HTTP/1.1",
 ) -> Capture:
-    """A Capture built from timed chunks without any I/O (tests, offline judging)."""
+    """A Capture built from timed chunks without any I/O (tests, offline judging).
+    Raises ValueError when ``limits.max_line_bytes`` is below 1; never for any bytes."""
     cap = Capture(
         request=CaptureRequest(url),
         url=url,

@@ -7,11 +7,12 @@ the spec-level checks stay green for such streams, these say what a page will ac
 from __future__ import annotations
 
 from conformance.checks.context import (
+    MAX_EVIDENCE,
     CheckContext,
     header_evidence,
-    not_a_stream,
     observation_evidence,
     observations,
+    require_stream,
 )
 from conformance.checks.http import media_type
 from conformance.checks.registry import check
@@ -29,7 +30,8 @@ from conformance.parser import ObservationKind
     and decode UTF-8, but Chromium aborts the connection.""",
 )
 def charset(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     value = ctx.capture.header("content-type")
     if value is None:
@@ -53,7 +55,8 @@ def charset(ctx: CheckContext) -> Outcome:
     lone CR: valid, but Chromium dispatches nothing for the first block.""",
 )
 def bom_line_end(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     found = observations(ctx.capture, ObservationKind.BOM_BARE_LINE_END)
     if found:
@@ -75,12 +78,13 @@ def bom_line_end(ctx: CheckContext) -> Outcome:
     resets the reconnection delay to its default.""",
 )
 def empty_retry(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     found = observations(ctx.capture, ObservationKind.EMPTY_RETRY)
     if found:
         return warning(
             f"{len(found)} empty retry field(s): ignored by the spec, Chromium resets its reconnection delay",
-            *(observation_evidence(o) for o in found[:5]),
+            *(observation_evidence(o) for o in found[:MAX_EVIDENCE]),
         )
     return passed("no empty retry field")

@@ -19,9 +19,16 @@ class DisconnectRun:
     follow_up: Capture | None = None
     follow_up_started: float = 0.0  # seconds after the suite started, when the follow-up began
 
+    def captures(self) -> list[Capture]:
+        """Every capture of the run, aborted ones first (for the report). Never raises."""
+        return [*self.aborted, *([self.follow_up] if self.follow_up is not None else [])]
+
 
 @dataclass(frozen=True)
 class CheckContext:
+    """One run's evidence for the checks. The extra captures are named after the ``needs`` of the
+    checks that read them (the runner fills each from its job of the same name)."""
+
     capture: Capture
     profile: Profile
     concurrent: list[Capture] | None = None  # None: not run
@@ -31,7 +38,8 @@ class CheckContext:
     suite_stalls: tuple[tuple[float, float], ...] = ()
 
     def stalled_between(self, start: float, end: float) -> float:
-        """Seconds the suite itself was stalled within [start, end] of the main capture's clock."""
+        """Seconds the suite itself was stalled within [start, end] of the main capture's clock.
+        Never raises."""
         base = self.capture.started_at
         total = 0.0
         for at, length in self.suite_stalls:
@@ -46,35 +54,48 @@ MAX_EVIDENCE = 5  # a report shows the first few places; the reason says how man
 def body_evidence(
     capture: Capture, offset: int, length: int = 48, t: float | None = None
 ) -> Evidence:
+    """Evidence at a body offset: the escaped bytes from there (at most ``length``). Never raises."""
     return Evidence(offset, escape_excerpt(capture.excerpt_at(offset, length + 1), length), t)
 
 
 def event_evidence(capture: Capture, event: TimedEvent, length: int = 48) -> Evidence:
+    """Evidence at an event's first byte, with its arrival time. Never raises."""
     return body_evidence(capture, event.offset, length, event.t)
 
 
 def observation_evidence(obs: Observation) -> Evidence:
+    """Evidence of a parser observation: its offset and raw excerpt. Never raises."""
     return Evidence(obs.offset, escape_excerpt(obs.excerpt))
 
 
 def header_evidence(name: str, value: str | None) -> Evidence:
+    """Evidence for a header (or its absence), shown as ``[http]``. Never raises."""
     text = f"{name}: {value}" if value is not None else f"(no {name} header)"
     return Evidence(None, escape_excerpt(text.encode("latin-1", "replace"), 120))
 
 
 def observations(capture: Capture, *kinds: ObservationKind) -> list[Observation]:
+    """The capture's parser observations of the given kinds, in stream order. Never raises."""
     return [o for o in capture.observations if o.kind in kinds]
 
 
 def plural(n: int, word: str) -> str:
+    """ "1 event", "2 events". Never raises."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def not_a_stream(ctx: CheckContext) -> Outcome | None:
-    """A skip for checks browsers never reach: EventSource stops at a missing or non-200 response."""
+def require_stream(ctx: CheckContext, *, body: bool = False) -> Outcome | None:
+    """The one guard "is this a 200 stream at all?": a skip when it is not, else None.
+
+    Browsers never get past a missing or non-200 response (EventSource stops there), so checks of
+    what a page would see are not judged; http.status reports why. With ``body=True`` a 200 with
+    no body byte at all is skipped too (checks of the bytes have nothing to read). Never raises.
+    """
     cap = ctx.capture
     if cap.status is None:
         return skipped(f"no response ({cap.end_reason}); http.status reports it")
     if cap.status != 200:
         return skipped(f"not judged: status {cap.status} (EventSource stops there; http.status)")
+    if body and not cap.chunks:
+        return skipped(f"no body to judge ({cap.end_reason})")
     return None

@@ -13,10 +13,10 @@ from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
     body_evidence,
-    not_a_stream,
     observation_evidence,
     observations,
     plural,
+    require_stream,
 )
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_INTERPRETING, SPEC_PARSING
@@ -24,16 +24,8 @@ from conformance.models import Outcome, OutcomeKind, Severity, passed, problem, 
 from conformance.parser import ObservationKind
 
 
-def _body_or_skip(ctx: CheckContext) -> Outcome | None:
-    if (early := not_a_stream(ctx)) is not None:
-        return early
-    if not ctx.capture.chunks:
-        return skipped(f"no body to judge ({ctx.capture.end_reason})")
-    return None
-
-
 def _warn_on(ctx: CheckContext, kinds: tuple[ObservationKind, ...], what: str, ok: str) -> Outcome:
-    if (early := _body_or_skip(ctx)) is not None:
+    if (early := require_stream(ctx, body=True)) is not None:
         return early
     found = observations(ctx.capture, *kinds)
     if not found:
@@ -54,6 +46,7 @@ def _warn_on(ctx: CheckContext, kinds: tuple[ObservationKind, ...], what: str, o
     (the page receives different text than was sent).""",
 )
 def utf8(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     outcome = _warn_on(
         ctx, (ObservationKind.INVALID_UTF8,), "invalid UTF-8 sequence", "valid UTF-8"
     )
@@ -73,8 +66,9 @@ def utf8(ctx: CheckContext) -> Outcome:
     the stream (a limit), so there is no last event to judge.""",
 )
 def terminated(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     cap = ctx.capture
-    if (early := _body_or_skip(ctx)) is not None:
+    if (early := require_stream(ctx, body=True)) is not None:
         return early
     if not cap.end_reason.by_server:
         return skipped(f"the server did not end the stream ({cap.end_reason})")
@@ -113,6 +107,7 @@ def _has_data_line(tail: bytes) -> bool:
     `data: ` prefix).""",
 )
 def fields(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     return _warn_on(
         ctx,
         (ObservationKind.UNKNOWN_FIELD, ObservationKind.NO_COLON),
@@ -130,6 +125,7 @@ def fields(ctx: CheckContext) -> Outcome:
     anything else (browsers ignore the whole field).""",
 )
 def retry(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     return _warn_on(
         ctx, (ObservationKind.BAD_RETRY,), "ignored retry field", "retry fields valid or absent"
     )
@@ -144,6 +140,7 @@ def retry(ctx: CheckContext) -> Outcome:
     event ID does not change).""",
 )
 def event_id(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     return _warn_on(ctx, (ObservationKind.NUL_ID,), "ignored id with NUL", "ids valid or absent")
 
 
@@ -156,6 +153,7 @@ def event_id(ctx: CheckContext) -> Outcome:
     nothing reaches the page (comment-only keep-alive blocks are fine).""",
 )
 def dispatch(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     return _warn_on(
         ctx,
         (ObservationKind.NO_DATA_BLOCK,),
@@ -173,7 +171,8 @@ def dispatch(ctx: CheckContext) -> Outcome:
     sign that two writers share the stream; some non-browser clients mishandle CR).""",
 )
 def line_endings(ctx: CheckContext) -> Outcome:
-    if (early := _body_or_skip(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx, body=True)) is not None:
         return early
     used = {k: v for k, v in ctx.capture.line_endings.items() if v}
     if not used:
@@ -200,7 +199,8 @@ def line_endings(ctx: CheckContext) -> Outcome:
     max_line_bytes, whose rest the suite dropped.""",
 )
 def line_length(ctx: CheckContext) -> Outcome:
-    if (early := _body_or_skip(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx, body=True)) is not None:
         return early
     cap = ctx.capture
     cut = observations(cap, ObservationKind.LINE_TOO_LONG)

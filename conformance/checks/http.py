@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from conformance.checks.context import CheckContext, header_evidence, not_a_stream
+from conformance.checks.context import CheckContext, header_evidence, require_stream
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
 from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped, warning
 
 
 def media_type(value: str) -> tuple[str, dict[str, str]]:
-    """``type/subtype`` (lowercased) and its parameters (names lowercased, quotes removed)."""
+    """``type/subtype`` (lowercased) and its parameters (names lowercased, quotes removed).
+    Never raises."""
     essence, *params = value.split(";")
     out: dict[str, str] = {}
     for param in params:
@@ -31,6 +32,7 @@ def media_type(value: str) -> tuple[str, dict[str, str]]:
     how the capture ended: first-byte timeout, protocol error...).""",
 )
 def status(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     cap = ctx.capture
     if cap.status is None:
         return problem(f"no HTTP response: {cap.end_reason} ({cap.end_message})")
@@ -57,7 +59,8 @@ def status(ctx: CheckContext) -> Outcome:
     type or none: EventSource fails the connection.""",
 )
 def content_type(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     value = ctx.capture.header("content-type")
     if value is None:
@@ -83,7 +86,8 @@ def content_type(ctx: CheckContext) -> Outcome:
     (a cache or proxy may serve or hold back a stale stream).""",
 )
 def cache_control(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     values = ctx.capture.header_all("cache-control")
     if not values:
@@ -110,7 +114,8 @@ def cache_control(ctx: CheckContext) -> Outcome:
     judged the decoded body) but compressors buffer, which delays or batches events.""",
 )
 def content_encoding(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     value = cap.content_encoding
@@ -132,7 +137,8 @@ def content_encoding(ctx: CheckContext) -> Outcome:
     server knew the whole body before sending it, so it was buffered, not streamed.""",
 )
 def content_length(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     value = ctx.capture.header("content-length")
     if value is None:
@@ -158,6 +164,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     the first origin).""",
 )
 def redirect(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     cap = ctx.capture
     if not cap.redirects:
         return skipped("no redirect")

@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 
 from conformance.capture.model import Capture, TimedEvent
-from conformance.checks.context import MAX_EVIDENCE, CheckContext, event_evidence, plural
+from conformance.checks.context import (
+    MAX_EVIDENCE,
+    CheckContext,
+    event_evidence,
+    plural,
+    require_stream,
+)
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_EVENTSOURCE, SPEC_INTERPRETING
 from conformance.models import Outcome, Severity, passed, problem, skipped
 
 
 def ended(cap: Capture) -> str:
+    """How the capture ended, for a reason text. Never raises."""
     return f"capture ended: {cap.end_reason}" + (f", {cap.end_message}" if cap.end_message else "")
-
-
-def no_stream(ctx: CheckContext) -> Outcome | None:
-    if ctx.capture.status != 200:
-        return skipped("no 200 stream to judge (http.status)")
-    return None
 
 
 @check(
@@ -26,14 +27,16 @@ def no_stream(ctx: CheckContext) -> Outcome | None:
     "The expected number of messages arrives",
     SPEC_INTERPRETING,
     Severity.MUST,
+    per_client=True,
     doc="""skip: no expected count (generic profile without --expect-count). pass: exactly that many
     events dispatched. fail: fewer or more (the reason says how the capture ended).""",
 )
 def count(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     expected = ctx.profile.expect_count
     if expected is None:
         return skipped("no expected count (set expect_count / --expect-count)")
-    if (early := no_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     got = len(cap.events)
@@ -54,14 +57,16 @@ def count(ctx: CheckContext) -> Outcome:
     "The last message, and only the last, is the sentinel",
     SPEC_INTERPRETING,
     Severity.MUST,
+    per_client=True,
     doc="""skip: no sentinel set. pass: the last event's data is the sentinel (compared after JSON
     decoding under the json format) and no earlier event is. fail: missing, not last, or repeated.""",
 )
 def sentinel(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     profile = ctx.profile
     if profile.sentinel is None:
         return skipped("no sentinel (set sentinel / --sentinel)")
-    if (early := no_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     if not cap.events:
@@ -94,14 +99,16 @@ def sentinel(ctx: CheckContext) -> Outcome:
     "Every message is valid JSON",
     SPEC_EVENTSOURCE,
     Severity.MUST,
+    per_client=True,
     doc="""skip: data format is not json. pass: every data (the sentinel aside) parses as JSON.
     fail: a data that does not (the page's JSON.parse throws).""",
 )
 def json_data(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     profile = ctx.profile
     if profile.data_format != "json":
         return skipped(f"data format is {profile.data_format}")
-    if (early := no_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     bad: list[tuple[TimedEvent, str]] = []
@@ -130,11 +137,13 @@ def json_data(ctx: CheckContext) -> Outcome:
     "Messages dispatch as the expected event type",
     SPEC_INTERPRETING,
     Severity.MUST,
+    per_client=True,
     doc="""skip: any type allowed, or no events. pass: every event's type is the expected one
     (`message` by default, so `onmessage` fires). fail: other types (an `event:` field): only
     addEventListener(type) sees them.""",
 )
 def event_type(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     expected = ctx.profile.event_type
     if expected is None:
         return skipped("any event type allowed")

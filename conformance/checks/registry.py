@@ -45,9 +45,13 @@ class CheckSpec:
     fn: CheckFn
     needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect"
     doc: str = ""  # what each verdict means (docs/checks.md)
+    # Judges the messages one client received (payload and contract checks): stream.concurrent
+    # and stream.disconnect hold every extra client's stream to it too.
+    per_client: bool = False
 
     def result(self, outcome: Outcome) -> Result:
-        """The check's verdict: a problem fails a MUST check and warns a SHOULD check."""
+        """The check's verdict: a problem fails a MUST check and warns a SHOULD check.
+        Never raises."""
         if outcome.kind is OutcomeKind.PROBLEM:
             verdict = Verdict.FAIL if self.severity is Severity.MUST else Verdict.WARN
         else:
@@ -75,16 +79,21 @@ def check(
     *,
     needs: Iterable[str] = (),
     doc: str = "",
+    per_client: bool = False,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a check function under a stable id.
 
+    ``per_client``: the check judges the messages one client received (a payload or contract
+    check), so the extra clients' streams are held to it too (:func:`per_client`).
     Raises ValueError when the id is already registered to another function (ids are unique).
     """
 
     def register(fn: CheckFn) -> CheckFn:
         if id in REGISTRY and REGISTRY[id].fn is not fn:
             raise ValueError(f"check id {id!r} registered twice")
-        REGISTRY[id] = CheckSpec(id, title, spec, severity, fn, frozenset(needs), doc.strip())
+        REGISTRY[id] = CheckSpec(
+            id, title, spec, severity, fn, frozenset(needs), doc.strip(), per_client
+        )
         return fn
 
     return register
@@ -106,9 +115,17 @@ def _rank(spec: CheckSpec) -> int:
 
 def all_checks() -> list[CheckSpec]:
     """The catalogue in a stable order (http, framing, payload, stream, browser, then the other
-    areas), whatever order the modules happened to be imported in."""
+    areas), whatever order the modules happened to be imported in.
+    Raises only if a check module fails to import or registers an id twice (suite bugs)."""
     _load_all()
     return sorted(REGISTRY.values(), key=_rank)  # stable: registration order within an area
+
+
+def per_client() -> list[CheckSpec]:
+    """The checks that judge one client's messages (registered with ``per_client=True``), in
+    catalogue order: what every extra client's stream is held to. Never raises (beyond an import
+    error of a check module, a suite bug)."""
+    return [spec for spec in all_checks() if spec.per_client]
 
 
 def get(check_id: str) -> CheckSpec:

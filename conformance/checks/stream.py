@@ -7,20 +7,20 @@ come from the profile, because the suite runs on busy CI machines.
 from __future__ import annotations
 
 import itertools
-import json
 import statistics
+from collections.abc import Mapping
 
 from conformance.capture.model import Capture, EndReason, TimedEvent
 from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
     event_evidence,
-    not_a_stream,
     plural,
+    require_stream,
 )
-from conformance.checks.registry import check
+from conformance.checks.registry import check, per_client
 from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
-from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped
+from conformance.models import Evidence, Outcome, Severity, Verdict, passed, problem, skipped
 from conformance.profiles import Profile
 
 BURST_GAP = 0.05  # events closer than this (or half the interval) belong to one burst
@@ -35,7 +35,8 @@ BURST_GAP = 0.05  # events closer than this (or half the interval) belong to one
     of the request. fail: later, or never.""",
 )
 def first_event(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     cap, limit = ctx.capture, ctx.profile.first_event_timeout
     if not cap.events:
@@ -52,7 +53,7 @@ def first_event(ctx: CheckContext) -> Outcome:
 
 
 def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
-    """Runs of events whose consecutive arrivals are at most ``gap`` apart."""
+    """Runs of events whose consecutive arrivals are at most ``gap`` apart. Never raises."""
     out: list[list[TimedEvent]] = []
     for event in events:
         if out and event.t - out[-1][-1].t <= gap:
@@ -74,7 +75,8 @@ def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
     caused (its event loop stalled on a busy machine) is discounted. skip: fewer than 3 events.""",
 )
 def incremental(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
     events = cap.events
@@ -131,7 +133,8 @@ def _together(burst: list[TimedEvent], profile: Profile) -> bool:
     itself was stalled is not counted. warn: gaps out of tolerance, worst first.""",
 )
 def cadence(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
     interval = profile.interval
@@ -175,7 +178,8 @@ def cadence(ctx: CheckContext) -> Outcome:
     last message never came (payload checks report that).""",
 )
 def closes(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
     if profile.sentinel is None and profile.expect_count is None:
@@ -209,7 +213,8 @@ def closes(ctx: CheckContext) -> Outcome:
     network error and reconnect.""",
 )
 def clean_end(ctx: CheckContext) -> Outcome:
-    if (early := not_a_stream(ctx)) is not None:
+    """Never raises: every input is a verdict."""
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
     if cap.end_reason is EndReason.PROTOCOL_ERROR:
@@ -221,56 +226,54 @@ def clean_end(ctx: CheckContext) -> Outcome:
 
 
 COMPLETE = (EndReason.CLOSED, EndReason.NOT_CLOSED_AFTER_SENTINEL)
+COUNT_CHECK = "payload.count"  # already says a client got another number of events
+
+
+def _response_problem(cap: Capture) -> str | None:
+    """Why a client got no stream at all (no response, or not a 200), or None."""
+    if cap.status is None:
+        return f"no response ({cap.end_reason}: {cap.end_message})"
+    if cap.status != 200:
+        return f"status {cap.status}"
+    return None
 
 
 def stream_problems(cap: Capture, profile: Profile) -> dict[str, str]:
-    """Why one client's stream is not a complete, correct stream, by kind (empty: it is)."""
-    if cap.status is None:
-        return {"status": f"no response ({cap.end_reason}: {cap.end_message})"}
-    if cap.status != 200:
-        return {"status": f"status {cap.status}"}
+    """Why one client's stream is not a complete, correct stream: reasons by check id (empty: it is).
+
+    The stream is judged by the catalogue's own per-client checks (the payload checks and those
+    of the profile's contract, see :func:`~conformance.checks.registry.per_client`) on a context
+    built for this capture, so an extra client is held to exactly what the main one is. Besides
+    them: ``"status"`` when there is no 200 stream at all, ``"empty"`` when no event arrived and
+    no check said so. Raises whatever a crashing check raises (the runner turns that into a fail).
+    """
+    if (why := _response_problem(cap)) is not None:
+        return {"status": why}
+    ctx = CheckContext(cap, profile)
     out: dict[str, str] = {}
-    got = len(cap.events)
-    if got == 0:
+    for spec in per_client():
+        outcome = spec.fn(ctx)
+        if spec.result(outcome).verdict is Verdict.FAIL:
+            out[spec.id] = outcome.reason
+    if not cap.events and not out:
         out["empty"] = f"no event ({cap.end_reason})"
-    if profile.expect_count is not None and got != profile.expect_count:
-        out["count"] = f"{got} of {profile.expect_count} events ({cap.end_reason})"
-    if profile.sentinel is not None and cap.events:
-        hits = [e for e in cap.events if profile.is_sentinel(e.data)]
-        if not hits:
-            out["sentinel"] = "no sentinel"
-        elif hits[0] is not cap.events[-1] or len(hits) > 1:
-            out["sentinel"] = "the sentinel is not the last event (only)"
-    if profile.data_format == "json":
-        for event in cap.events:
-            if event.data == profile.sentinel:
-                continue
-            try:
-                json.loads(event.data)
-            except ValueError:
-                out["json"] = f"event {event.index + 1} is not JSON"
-                break
-    if (
-        profile.contract == "ram-monitor"
-        and cap.events
-        and profile.decoded(cap.events[0].data) != "Starting system RAM monitoring..."
-    ):
-        out["greeting"] = "the first message is not the greeting"
     return out
 
 
-def own_problems(cap: Capture, main: Capture, profile: Profile) -> list[str]:
-    """Problems of an extra client that the main capture does not share.
+def own_problems(
+    cap: Capture, main: Capture, profile: Profile, theirs: Mapping[str, str]
+) -> list[str]:
+    """Problems of an extra client that the main capture (whose problems are ``theirs``, from
+    :func:`stream_problems`) does not share. Raises only what :func:`stream_problems` raises.
 
     A defect every client sees (a missing sentinel, non-JSON data) is the payload checks' to
     report; these checks look for what differs between clients: a shared generator splits the
     messages among them, a wedged server starves the next one.
     """
-    theirs = stream_problems(main, profile)
     mine = stream_problems(cap, profile)
     out = [text for kind, text in mine.items() if kind not in theirs]
     both_complete = cap.end_reason in COMPLETE and main.end_reason in COMPLETE
-    already_said = "count" in mine and "count" not in theirs
+    already_said = COUNT_CHECK in mine and COUNT_CHECK not in theirs
     if both_complete and len(cap.events) != len(main.events) and not already_said:
         out.append(f"{len(cap.events)} events, the main stream had {len(main.events)}")
     return out
@@ -279,7 +282,7 @@ def own_problems(cap: Capture, main: Capture, profile: Profile) -> list[str]:
 def _not_judged(ctx: CheckContext, run: object, count: int) -> Outcome | None:
     if run is None or count == 0:
         return skipped("not run (0 clients, or skipped)")
-    if (early := not_a_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     return None
 
@@ -296,13 +299,15 @@ def _not_judged(ctx: CheckContext, run: object, count: int) -> Outcome | None:
     all clients), nothing, or an error. skip: concurrency 0, not run, or no 200 main stream.""",
 )
 def concurrent(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     if (early := _not_judged(ctx, ctx.concurrent, ctx.profile.concurrency)) is not None:
         return early
     assert ctx.concurrent is not None
+    theirs = stream_problems(ctx.capture, ctx.profile)
     bad: list[str] = []
     evidence: list[Evidence] = []
     for i, cap in enumerate(ctx.concurrent, 1):
-        problems = own_problems(cap, ctx.capture, ctx.profile)
+        problems = own_problems(cap, ctx.capture, ctx.profile, theirs)
         if problems:
             bad.append(f"client {i}: {'; '.join(problems)}")
             evidence.append(
@@ -338,6 +343,7 @@ def concurrent(ctx: CheckContext) -> Outcome:
     mid-stream (no event to abort after, or the whole stream arrived at once).""",
 )
 def disconnect(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     run = ctx.disconnect
     if (early := _not_judged(ctx, run, ctx.profile.disconnect_clients)) is not None:
         return early
@@ -357,7 +363,8 @@ def disconnect(ctx: CheckContext) -> Outcome:
     follow = run.follow_up
     if follow is None:
         return problem("the follow-up client did not run")
-    problems = own_problems(follow, ctx.capture, ctx.profile)
+    theirs = stream_problems(ctx.capture, ctx.profile)
+    problems = own_problems(follow, ctx.capture, ctx.profile, theirs)
     limit = ctx.profile.first_event_timeout
     main_first = ctx.capture.events[0].t if ctx.capture.events else None
     if follow.events:

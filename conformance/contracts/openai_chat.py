@@ -16,7 +16,13 @@ import json
 from typing import Any
 
 from conformance.capture.model import TimedEvent
-from conformance.checks.context import MAX_EVIDENCE, CheckContext, event_evidence, plural
+from conformance.checks.context import (
+    MAX_EVIDENCE,
+    CheckContext,
+    event_evidence,
+    plural,
+    require_stream,
+)
 from conformance.checks.registry import check
 from conformance.models import Outcome, Severity, passed, problem, skipped, warning
 
@@ -28,7 +34,7 @@ EMPTY_CHOICES_OK = ("usage", "prompt_filter_results")
 
 
 def chunk_problem(data: str) -> str | None:
-    """Why ``data`` is not a usable chat.completion.chunk, or None when it is."""
+    """Why ``data`` is not a usable chat.completion.chunk, or None when it is. Never raises."""
     try:
         obj: Any = json.loads(data)
     except ValueError:
@@ -57,6 +63,7 @@ def chunk_problem(data: str) -> str | None:
 
 
 def finish_reason(data: str) -> str | None:
+    """Never raises."""
     try:
         obj = json.loads(data)
     except ValueError:
@@ -75,6 +82,7 @@ def finish_reason(data: str) -> str | None:
     "Every chunk is a chat.completion.chunk with choices[0].delta",
     SPEC_OPENAI_STREAMING,
     Severity.MUST,
+    per_client=True,
     doc="""skip: the profile is not an OpenAI chat stream (contract openai-chat), or no 200 stream.
     pass: every data before the `[DONE]` sentinel is a JSON object whose `choices[0].delta` is an
     object (a usage or content-filter chunk may have empty `choices`), and one chunk carries a
@@ -83,11 +91,12 @@ def finish_reason(data: str) -> str | None:
     before `[DONE]` (the answer may have been cut off).""",
 )
 def chunk(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     profile, cap = ctx.profile, ctx.capture
     if profile.contract != CONTRACT:
         return skipped("not an OpenAI chat stream (profile contract openai-chat)")
-    if cap.status != 200:
-        return skipped("no 200 stream to judge (http.status)")
+    if (early := require_stream(ctx)) is not None:
+        return early
     chunks = [e for e in cap.events if not profile.is_sentinel(e.data)]
     if not chunks:
         return problem(f"no chunk before the sentinel ({plural(len(cap.events), 'event')} in all)")

@@ -13,13 +13,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from conformance.capture.model import Capture, TimedEvent
-from conformance.checks.context import MAX_EVIDENCE, CheckContext, event_evidence, plural
-from conformance.checks.payload import ended, no_stream
+from conformance.capture.model import TimedEvent
+from conformance.checks.context import (
+    MAX_EVIDENCE,
+    CheckContext,
+    event_evidence,
+    plural,
+    require_stream,
+)
+from conformance.checks.payload import ended
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_EVENTSOURCE
 from conformance.models import Outcome, Severity, passed, problem, skipped
-from conformance.profiles import Profile
 
 CONTRACT = "ram-monitor"
 RAM_FIRST = "Starting system RAM monitoring..."
@@ -38,7 +43,7 @@ class RamSample:
 
 
 def parse_ram_sample(text: str) -> RamSample | str:
-    """A sample, or a one-line reason it is not one."""
+    """A sample, or a one-line reason it is not one. Never raises."""
     match = RAM_SAMPLE.fullmatch(text)
     if match is None:
         return "not 'YYYY-MM-DD HH:MM:SS - RAM usage: P% (U.UUGB / T.TTGB)'"
@@ -63,29 +68,28 @@ def parse_ram_sample(text: str) -> RamSample | str:
     "RAM monitor messages: greeting, well-formed samples, sentinel",
     SPEC_EVENTSOURCE,
     Severity.MUST,
+    per_client=True,
     doc="""skip: the profile does not use the RAM monitor format. pass: the first message is
     "Starting system RAM monitoring...", then expect_count-2 samples
     'YYYY-MM-DD HH:MM:SS - RAM usage: P% (U.UUGB / T.TTGB)' with 0<=P<=100, U<=T, U=T*P/100 within
     rounding, timestamps non-decreasing. fail: the first bad message, with its reason.""",
 )
 def ram_format(ctx: CheckContext) -> Outcome:
+    """Never raises: every input is a verdict."""
     profile = ctx.profile
     if profile.contract != CONTRACT:
         return skipped("profile does not use the RAM monitor format")
-    if (early := no_stream(ctx)) is not None:
+    if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture
-    return judge_ram(cap, profile)
-
-
-def judge_ram(cap: Capture, profile: Profile) -> Outcome:
-    """The RAM monitor contract on one capture (also used for the extra clients' streams)."""
     events = cap.events
     if not events:
         return problem(f"no messages ({ended(cap)})")
     first = profile.decoded(events[0].data)
     if first != RAM_FIRST:
-        return problem(f"the first message is not {RAM_FIRST!r}", event_evidence(cap, events[0]))
+        return problem(
+            f"the first message is not the greeting {RAM_FIRST!r}", event_evidence(cap, events[0])
+        )
     body = events[1:]
     if body and profile.is_sentinel(body[-1].data):
         body = body[:-1]

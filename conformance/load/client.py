@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from conformance.load.httpwire import HttpError, ResponseReader, Target, build_request
+from conformance.load.httpwire import HttpError, LoadTarget, ResponseReader, build_request
 from conformance.load.stats import (
     ErrorKind,
     classify_eof,
@@ -33,14 +33,14 @@ _LINGER_RESET = struct.pack("ii", 1, 0)
 class StreamListener(Protocol):
     """What a pool of streams learns from each one (all times are ``time.monotonic()``)."""
 
-    def stream_opened(self, stream: SSEStream) -> None: ...
+    def stream_opened(self, stream: LoadStream) -> None: ...
 
-    def stream_event(self, stream: SSEStream, now: float, first: bool) -> None: ...
+    def stream_event(self, stream: LoadStream, now: float, first: bool) -> None: ...
 
-    def stream_closed(self, stream: SSEStream) -> None: ...
+    def stream_closed(self, stream: LoadStream) -> None: ...
 
 
-class SSEStream(asyncio.Protocol):
+class LoadStream(asyncio.Protocol):
     """The state of one connection; ``error`` is None while healthy and after a normal end."""
 
     __slots__ = (
@@ -185,15 +185,15 @@ class SSEStream(asyncio.Protocol):
 
 
 async def connect(
-    stream: SSEStream,
-    target: Target,
+    stream: LoadStream,
+    target: LoadTarget,
     *,
     connect_timeout: float,
     ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """Connect ``stream`` (which sends its GET once connected); failures end up in the stream."""
     loop = asyncio.get_running_loop()
-    factory: Callable[[], SSEStream] = lambda: stream  # noqa: E731
+    factory: Callable[[], LoadStream] = lambda: stream  # noqa: E731
     context = ssl_context
     if target.scheme == "https" and context is None:
         context = ssl.create_default_context()
@@ -207,15 +207,15 @@ async def connect(
 
 
 async def open_stream(
-    target: Target,
+    target: LoadTarget,
     listener: StreamListener,
     *,
     connect_timeout: float,
     min_events: int = 1,
     extra_headers: dict[str, str] | None = None,
-) -> SSEStream:
+) -> LoadStream:
     """One stream, connected or failed; never raises for network errors."""
-    stream = SSEStream(
+    stream = LoadStream(
         build_request(target, extra_headers),
         listener,
         started=time.monotonic(),

@@ -21,7 +21,7 @@ class HttpError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class LoadTarget:
     scheme: str
     host: str
     port: int
@@ -38,7 +38,7 @@ class Target:
         return host if self.port == default else f"{host}:{self.port}"
 
 
-def parse_target(url: str) -> Target:
+def parse_target(url: str) -> LoadTarget:
     """Split an http(s) URL; raise ValueError with a sentence a person can act on."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
@@ -54,10 +54,10 @@ def parse_target(url: str) -> Target:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return Target(parts.scheme, parts.hostname, port, path)
+    return LoadTarget(parts.scheme, parts.hostname, port, path)
 
 
-def build_request(target: Target, extra_headers: dict[str, str] | None = None) -> bytes:
+def build_request(target: LoadTarget, extra_headers: dict[str, str] | None = None) -> bytes:
     """The GET an ``EventSource`` would send (minus cookies), as bytes."""
     headers = {
         "Host": target.host_header,

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.load.client import SSEStream, connect
-from conformance.load.httpwire import Target, build_request, parse_target
+from conformance.load.client import LoadStream, connect
+from conformance.load.httpwire import LoadTarget, build_request, parse_target
 from conformance.load.stats import ErrorKind, Summary, cadence_lateness
 
 DEFAULT_P99_LIMIT = 0.250  # seconds: the delivery criterion of issue 5
@@ -185,12 +185,12 @@ class ServerProbe:
 class StreamPool:
     """Keeps ``target`` streams open against one URL and accumulates what they see."""
 
-    def __init__(self, config: LoadConfig, target: Target) -> None:
+    def __init__(self, config: LoadConfig, target: LoadTarget) -> None:
         self.config = config
         self.target_url = target
         self.request = build_request(target, config.headers)
         self.target = 0
-        self.live: set[SSEStream] = set()
+        self.live: set[LoadStream] = set()
         self.open = 0
         self._slots: list[float] = []  # heap of not-before times of streams to open
         self._tasks: set[asyncio.Task[None]] = set()
@@ -225,13 +225,13 @@ class StreamPool:
         self._measuring_hold = False
 
     # StreamListener ------------------------------------------------------------------------
-    def stream_opened(self, stream: SSEStream) -> None:
+    def stream_opened(self, stream: LoadStream) -> None:
         self.open += 1
         self.connections += 1
         if self.open >= self.target:
             self.full.set()
 
-    def stream_event(self, stream: SSEStream, now: float, first: bool) -> None:
+    def stream_event(self, stream: LoadStream, now: float, first: bool) -> None:
         if first and stream.first_event_at is not None:
             self.ttfe.append(stream.first_event_at - stream.started)
         if now >= self.hold_start:
@@ -241,7 +241,7 @@ class StreamPool:
                 if gap > self.max_gap:
                     self.max_gap = gap
 
-    def stream_closed(self, stream: SSEStream) -> None:
+    def stream_closed(self, stream: LoadStream) -> None:
         self.live.discard(stream)
         if stream.opened_at is not None:
             self.open -= 1
@@ -262,7 +262,7 @@ class StreamPool:
                 self.statuses[str(stream.status)] += 1
             heapq.heappush(self._slots, now + ERROR_BACKOFF)
 
-    def harvest(self, stream: SSEStream, *, final: bool = False) -> None:
+    def harvest(self, stream: LoadStream, *, final: bool = False) -> None:
         """Turn a stream's not yet reported arrivals into lateness samples."""
         arrivals = stream.arrivals
         if len(arrivals) <= max(stream.reported, 1):
@@ -300,7 +300,7 @@ class StreamPool:
             await asyncio.sleep(0.005)
 
     def _start_one(self, now: float) -> None:
-        stream = SSEStream(self.request, self, started=now, min_events=self.config.min_events)
+        stream = LoadStream(self.request, self, started=now, min_events=self.config.min_events)
         self.live.add(stream)
         task = asyncio.get_running_loop().create_task(
             connect(stream, self.target_url, connect_timeout=self.config.timeout)

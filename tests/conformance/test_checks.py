@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -10,7 +11,7 @@ from conformance.capture import Capture, EndReason, Redirect, replay
 from conformance.checks.context import DisconnectRun
 from conformance.contracts.ram_monitor import RamSample, parse_ram_sample
 from conformance.models import Verdict
-from conformance.profiles import Profile
+from conformance.profiles import Profile, load_profile
 from tests.conformance.suite_helpers import (
     SENTINEL,
     SSE,
@@ -440,7 +441,7 @@ def test_stream_disconnect() -> None:
         "stream.disconnect", main, profile, disconnect=DisconnectRun(aborted, wedged, 0.1)
     )
     assert result.verdict is FAIL
-    assert "0 of 22 events (idle-timeout)" in result.reason
+    assert "0 of 22 events (capture ended: idle-timeout)" in result.reason
     slow_chunks = [(t + 7, b) for t, b in timed(frame(ram_messages()))]
     slow = make(slow_chunks, profile=profile)[0]
     result = run_check(
@@ -513,6 +514,46 @@ def test_extra_clients_do_not_echo_a_defect_every_client_sees() -> None:
     result = run_check("stream.concurrent", main, profile, concurrent=[shorter])
     assert result.verdict is FAIL
     assert "18 events, the main stream had 21" in result.reason
+
+
+def chat_chunks(*contents: str) -> list[bytes]:
+    chunks: list[dict[str, object]] = [
+        {"choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]}
+        for c in contents
+    ]
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    return [*frame([json.dumps(c) for c in chunks], as_json=False), b"data: [DONE]\n\n"]
+
+
+def test_extra_clients_are_held_to_the_profiles_contract_checks() -> None:
+    # stream.concurrent knows no contract: the openai-chat contract's own check judges each client
+    profile = load_profile("openai-chat")
+    main = make(timed(chat_chunks("1", "2")), profile=profile)[0]
+    same = make(timed(chat_chunks("1", "2")), profile=profile)[0]
+    assert run_check("stream.concurrent", main, profile, concurrent=[same]).verdict is PASS
+    error = b'data: {"error": {"message": "overloaded"}}\n\n'
+    first, finish, done = chat_chunks("1")
+    broken = make(timed([first, error, finish, done]), profile=profile)[0]
+    result = run_check("stream.concurrent", main, profile, concurrent=[same, broken])
+    assert result.verdict is FAIL
+    assert "client 2: " in result.reason
+    assert "an error object mid-stream: 'overloaded'" in result.reason
+    # the same streams under the generic profile: nothing of the contract is judged (same length)
+    generic = load_profile("generic")
+    assert run_check("stream.concurrent", main, generic, concurrent=[broken]).verdict is PASS
+
+
+def test_an_extra_client_without_any_event_is_broken_even_when_nothing_is_expected() -> None:
+    profile = load_profile("generic")
+    main = make(timed(frame(["a", "b", "c"])), profile=profile)[0]
+    empty = make([], profile=profile, end_reason=EndReason.IDLE_TIMEOUT)[0]
+    result = run_check("stream.concurrent", main, profile, concurrent=[empty])
+    assert result.verdict is FAIL
+    assert "client 1: no event (idle-timeout)" in result.reason
+    refused = make(b"busy", profile=profile, status=503)[0]
+    result = run_check("stream.concurrent", main, profile, concurrent=[refused])
+    assert result.verdict is FAIL
+    assert "client 1: status 503" in result.reason
 
 
 def test_disconnect_follow_up_as_slow_as_the_main_stream_is_not_its_fault() -> None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import pytest
 
 from conformance import checks
+from conformance.capture import Capture, CaptureRequest, EndReason, IsLast, Limits, OnChunk, replay
+from conformance.capture.model import DEFAULT_LIMITS
 from conformance.checks.context import CheckContext
 from conformance.checks.registry import CheckSpec
 from conformance.models import Outcome, Severity, Verdict
-from conformance.profiles import load_profile
-from conformance.runner import LoopLag, Progress, judge, run_suite
+from conformance.profiles import Profile, load_profile
+from conformance.runner import EXTRA_CLIENTS, LoopLag, Progress, judge, run_suite
 from tests.conformance.suite_helpers import frame, make, ram_messages
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n"
@@ -99,3 +102,52 @@ async def test_progress_ticks_while_the_server_is_silent() -> None:
     assert len(silent) >= 2
     assert seen[-1].phase == "judging"
     assert seen[-1].events == 1
+
+
+def test_every_need_of_the_catalogue_has_its_clients_and_its_context_field() -> None:
+    needs = set().union(*(spec.needs for spec in checks.all_checks()))
+    fields = {f.name for f in dataclasses.fields(CheckContext)}
+    assert needs == set(EXTRA_CLIENTS)
+    assert needs <= fields
+
+
+async def test_the_request_is_built_once_and_every_client_sends_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[CaptureRequest] = []
+    original = Profile.capture_request
+
+    def counting(self: Profile, url: str) -> CaptureRequest:
+        built.append(original(self, url))
+        return built[-1]
+
+    monkeypatch.setattr(Profile, "capture_request", counting)
+    sent: list[tuple[CaptureRequest, int | None]] = []
+    body = b"".join(frame(ram_messages()))
+
+    async def fake_transport(
+        request: CaptureRequest,
+        limits: Limits = DEFAULT_LIMITS,
+        *,
+        is_last: IsLast | None = None,
+        abort_after_events: int | None = None,
+        progress: OnChunk | None = None,
+    ) -> Capture:
+        sent.append((request, abort_after_events))
+        if abort_after_events is not None:
+            return replay([(0.01, body[:60])], end_reason=EndReason.ABORTED, limits=limits)
+        return replay(
+            [(0.01 * (i + 1), b) for i, b in enumerate(frame(ram_messages()))], is_last=is_last
+        )
+
+    profile = load_profile("ram-monitor").replace(interval=None)
+    report = await run_suite("http://fake.invalid/", profile, read_stream=fake_transport)
+    assert len(built) == 1
+    expected = 1 + profile.concurrency + profile.disconnect_clients + 1
+    assert len(sent) == expected
+    assert all(request is built[0] for request, _ in sent)
+    aborting = [after for _, after in sent if after is not None]
+    assert aborting == [profile.disconnect_after_events] * profile.disconnect_clients
+    assert len(report.extra_captures["concurrent"]) == profile.concurrency
+    assert len(report.extra_captures["disconnect"]) == profile.disconnect_clients + 1
+    assert report.result("stream.concurrent").verdict is Verdict.PASS
