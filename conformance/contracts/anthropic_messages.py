@@ -41,10 +41,12 @@ def not_judged(ctx: CheckContext) -> Outcome | None:
     return no_stream(ctx)
 
 
-def grammar_events(events: list[TimedEvent]) -> tuple[list[tuple[TimedEvent, dict[str, Any]]], TimedEvent | None]:
+def grammar_events(
+    events: list[TimedEvent],
+) -> tuple[list[tuple[TimedEvent, dict[str, Any]]], TimedEvent | None]:
     """The grammar's events in order up to the first ``error`` event (pings and unknown types
     left out), and that error event (None when there is none)."""
-    out = []
+    out: list[tuple[TimedEvent, dict[str, Any]]] = []
     for event, obj in typed_events(events):
         if obj["type"] == "error":
             return out, event
@@ -124,9 +126,7 @@ def order(ctx: CheckContext) -> Outcome:
         )
     if state is not _State.STOPPED:
         last = [event_evidence(cap, events[-1][0])] if events else []
-        return problem(
-            f"no message_stop: the stream ended {state.value} ({ended(cap)})", *last
-        )
+        return problem(f"no message_stop: the stream ended {state.value} ({ended(cap)})", *last)
     return passed(f"{plural(len(events), 'event')} in order, ending with message_stop")
 
 

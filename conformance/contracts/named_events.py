@@ -55,9 +55,7 @@ def name_problem(event: TimedEvent) -> str | None:
     return f"event: {event.type!r} but data type {obj['type']!r}"
 
 
-def judge_names(
-    cap: Capture, ignore: Callable[[TimedEvent], bool] = lambda _: False
-) -> Outcome:
+def judge_names(cap: Capture, ignore: Callable[[TimedEvent], bool] = lambda _: False) -> Outcome:
     """The ``event-name`` verdict of a contract: every event (but the ignored) is named its type."""
     judged = [e for e in cap.events if not ignore(e)]
     if not judged:

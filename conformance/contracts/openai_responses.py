@@ -144,7 +144,9 @@ def terminal(ctx: CheckContext) -> Outcome:
             *(event_evidence(cap, e) for e in after[: MAX_EVIDENCE - 1]),
         )
     if obj["type"] == "response.incomplete":
-        return warning(f"the response ended incomplete ({incomplete_reason(obj)})", event_evidence(cap, end))
+        return warning(
+            f"the response ended incomplete ({incomplete_reason(obj)})", event_evidence(cap, end)
+        )
     return passed(f"{obj['type']} is the last of {plural(len(typed), 'event')}")
 
 
@@ -206,7 +208,9 @@ def error(ctx: CheckContext) -> Outcome:
         event, obj = failed[0]
         response = obj.get("response")
         why = error_text(response) if isinstance(response, dict) else "no response object"
-        return problem(f"response.failed (event {event.index + 1}): {why}", event_evidence(cap, event, 96))
+        return problem(
+            f"response.failed (event {event.index + 1}): {why}", event_evidence(cap, event, 96)
+        )
     return passed(f"no error event in {plural(len(typed), 'event')}")
 
 

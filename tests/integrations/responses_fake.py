@@ -108,7 +108,10 @@ def events(variant: str) -> list[Event]:
         for token in TOKENS
     ]
     out: list[Event] = [
-        ("response.created", {"type": "response.created", "response": response_object("in_progress", [])}),
+        (
+            "response.created",
+            {"type": "response.created", "response": response_object("in_progress", [])},
+        ),
         (
             "response.in_progress",
             {"type": "response.in_progress", "response": response_object("in_progress", [])},
@@ -119,7 +122,10 @@ def events(variant: str) -> list[Event]:
             text_part("response.content_part.added", part=output_text("")),
         ),
         *deltas,
-        ("response.output_text.done", text_part("response.output_text.done", text=TEXT, logprobs=[])),
+        (
+            "response.output_text.done",
+            text_part("response.output_text.done", text=TEXT, logprobs=[]),
+        ),
         (
             "response.content_part.done",
             text_part("response.content_part.done", part=output_text(TEXT)),

@@ -52,9 +52,7 @@ def run(
 
 def not_passed(report: Report) -> dict[str, Verdict]:
     return {
-        r.check_id: r.verdict
-        for r in report.results
-        if r.verdict in (Verdict.FAIL, Verdict.WARN)
+        r.check_id: r.verdict for r in report.results if r.verdict in (Verdict.FAIL, Verdict.WARN)
     }
 
 
@@ -135,7 +133,9 @@ def stream_of(*blocks: str) -> list[tuple[float, bytes]]:
 
 
 def test_terminal_rejects_two_terminal_events_and_events_after_one() -> None:
-    completed = 'event: response.completed\ndata: {"type": "response.completed", "sequence_number": %d}\n\n'
+    completed = (
+        'event: response.completed\ndata: {"type": "response.completed", "sequence_number": %d}\n\n'
+    )
     delta = (
         "event: response.output_text.delta\n"
         'data: {"type": "response.output_text.delta", "sequence_number": %d, "item_id": "m"}\n\n'
@@ -266,4 +266,5 @@ def test_credentials_are_redacted_in_every_report(
         assert secret not in text, path.name
     summary = json.loads(reports["--json-report"].read_text(encoding="utf-8"))
     shown = json.dumps(summary)
-    assert "Authorization" in shown and "<redacted" in shown
+    assert "Authorization" in shown
+    assert "<redacted" in shown
