@@ -39,7 +39,7 @@ def serve(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Unit and integration tests (everything but the browser tests)."""
-    session.install("-e", ".[test,load,bench]")
+    session.install("-e", ".[test,load,bench,sdk]")
     install_vue(session)
     session.run("pytest", *session.posargs)
 

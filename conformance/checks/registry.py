@@ -31,6 +31,8 @@ CHECK_MODULES = (
     "conformance.checks.browser",
     "conformance.contracts.ram_monitor",
     "conformance.contracts.openai_chat",
+    "conformance.contracts.openai_responses",
+    "conformance.contracts.anthropic_messages",
 )
 
 
