@@ -20,8 +20,14 @@ from enum import Enum
 from typing import Any
 
 from conformance.capture.model import TimedEvent
-from conformance.checks.context import MAX_EVIDENCE, CheckContext, event_evidence, plural
-from conformance.checks.payload import ended, no_stream
+from conformance.checks.context import (
+    MAX_EVIDENCE,
+    CheckContext,
+    event_evidence,
+    plural,
+    require_stream,
+)
+from conformance.checks.payload import ended
 from conformance.checks.registry import check
 from conformance.contracts.named_events import error_text, judge_names, typed_events
 from conformance.models import Outcome, Severity, passed, problem, skipped
@@ -38,7 +44,7 @@ def not_judged(ctx: CheckContext) -> Outcome | None:
     """The skip every check of this contract starts with: another contract, or no 200 stream."""
     if ctx.profile.contract != CONTRACT:
         return skipped(f"not an Anthropic Messages stream (profile contract {CONTRACT})")
-    return no_stream(ctx)
+    return require_stream(ctx)
 
 
 def grammar_events(
