@@ -413,4 +413,4 @@ def test_flag_values_reach_the_profile_verbatim(pytester: pytest.Pytester) -> No
     assert ("Authorization", "Bearer t") in state.profile.headers
     assert state.profile.expect_count == 7
     assert state.profile.limits.deadline == 3.0
-    assert state.skip == ["stream.*"]
+    assert state.options.skip == ("stream.*",)
