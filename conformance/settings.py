@@ -37,14 +37,15 @@ TOP: Section = "top"
 REQUEST: Section = "request"
 LIMITS: Section = "limits"
 RUN: Section = "run"
-# argparse group of each section (run settings name their own group)
+OUTPUT = "selection and output"
+LAUNCH = "launch the server under test"
+# argparse group of each section (a run setting may name its own)
 GROUP_TITLES: dict[str, str] = {
     TOP: "expectations (override the profile)",
     REQUEST: "request",
     LIMITS: "capture limits",
+    RUN: OUTPUT,
 }
-OUTPUT = "selection and output"
-LAUNCH = "launch the server under test"
 
 _TYPE_NAMES = {int: "int", float: "float", str: "str", bool: "bool", tuple: "tuple", dict: "dict"}
 
