@@ -27,7 +27,7 @@ from typing import Any, Literal
 from conformance.errors import ProfileError, SelectionError, SettingError, UsageError
 
 DATA_FORMATS = ("json", "text", "any")
-DEFAULT_PROFILE = "ram-monitor"
+DEFAULT_PROFILE = "generic"  # any endpoint: protocol checks only, no application contract
 DEFAULT_READY_TIMEOUT = 30.0
 DEFAULT_LAUNCH_GRACE = 5.0
 

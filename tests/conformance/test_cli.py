@@ -24,7 +24,18 @@ from testing.support import free_port
 from tests.conformance.suite_helpers import frame, ram_messages
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["--interval", "none", "--deadline", "5", "--idle-timeout", "2", "--close-grace", "0.5"]
+FAST = [
+    "--profile",
+    "ram-monitor",
+    "--interval",
+    "none",
+    "--deadline",
+    "5",
+    "--idle-timeout",
+    "2",
+    "--close-grace",
+    "0.5",
+]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -78,6 +89,15 @@ def cli(*argv: str) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(argv))
     return code, out.getvalue(), err.getvalue()
+
+
+def test_the_default_profile_is_generic(base: str) -> None:
+    """Any endpoint: no application contract unless a profile asks for one."""
+    code, out, _ = cli(f"{base}/good", *FAST[2:], "--only", "http.*,payload.*")
+    assert code == 0, out
+    assert "profile=generic" in out.splitlines()[0]
+    ram_format = next(line for line in out.splitlines() if line.startswith("payload.ram-format"))
+    assert ram_format.split()[1] == "skip"
 
 
 def test_exit_0_on_a_good_stream(base: str) -> None:
