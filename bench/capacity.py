@@ -112,7 +112,8 @@ def conformance_verdict(impl: Implementation, out_dir: Path) -> dict[str, Any]:
     """Run the suite (ram-monitor profile) against a 50 ms-interval instance of ``impl``."""
     report_file = out_dir / f"conformance-{impl.key}.json"
     with running(impl, 0.05, pin=False) as (url, _pid):
-        cmd = [sys.executable, "-m", "conformance", url, "--interval", "0.05"]
+        cmd = [sys.executable, "-m", "conformance", url, "--profile", "ram-monitor"]
+        cmd += ["--interval", "0.05"]
         cmd += ["--json-report", str(report_file)]
         try:
             done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -51,7 +51,7 @@ class Run:
 
 
 def run_cli(url: str, interval: float) -> Run:
-    """The console entry point in its own process, default profile, only --interval set."""
+    """The console entry point in its own process, ram-monitor profile, only --interval set."""
     with tempfile.TemporaryDirectory() as tmp:
         report_path = Path(tmp) / "report.json"
         cmd = [
@@ -59,6 +59,8 @@ def run_cli(url: str, interval: float) -> Run:
             "-m",
             "conformance",
             url,
+            "--profile",
+            "ram-monitor",
             "--interval",
             str(interval),
             "--json-report",

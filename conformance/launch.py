@@ -33,13 +33,21 @@ from urllib.parse import urlsplit
 
 import httpx
 
-DEFAULT_READY_TIMEOUT = 30.0
-DEFAULT_GRACE = 5.0
+from conformance.errors import LaunchError
+from conformance.settings import DEFAULT_LAUNCH_GRACE as DEFAULT_GRACE
+from conformance.settings import DEFAULT_READY_TIMEOUT
+
+__all__ = [
+    "DEFAULT_GRACE",
+    "DEFAULT_READY_TIMEOUT",
+    "LaunchError",
+    "LaunchedServer",
+    "endpoint_of",
+    "expand_command",
+    "launched",
+]
+
 OUTPUT_LIMIT = 256 * 1024  # bytes of the command's output kept (the most recent ones)
-
-
-class LaunchError(Exception):
-    """The launched command never became ready: the message is one paragraph for a person."""
 
 
 @dataclass(frozen=True, slots=True)

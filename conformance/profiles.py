@@ -1,7 +1,9 @@
 """Profiles: what a given kind of stream is expected to carry, and how patiently to read it.
 
-A profile is a TOML file (the built-in ones ship in ``conformance/profiles/`` and, for each contract, beside its module in ``conformance/contracts/``); flags override its
-values through :meth:`Profile.replace`. Keeping every expectation in one frozen object means a
+A profile is a TOML file (the built-in ones ship in ``conformance/profiles/`` and, for each
+contract, beside its module in ``conformance/contracts/``); flags override its values through
+:func:`profile_from_flags`. Which keys exist, their types and bounds: the settings table
+(:mod:`conformance.settings`). Keeping every expectation in one frozen object means a
 report can say exactly what it judged against, and the pytest plugin and CLI share one loader.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -18,15 +20,35 @@ from pathlib import Path
 from typing import Any
 
 from conformance.capture.model import CaptureRequest, Limits
+from conformance.errors import ProfileError
 from conformance.parser import Event
+from conformance.redaction import redact_headers
+from conformance.settings import (
+    DATA_FORMATS,
+    DEFAULT_PROFILE,
+    LIMITS,
+    PROFILE_SETTINGS,
+    REQUEST,
+    TOP,
+    given_values,
+    headers_from_mapping,
+    in_section,
+    merge_headers,
+)
 
-DATA_FORMATS = ("json", "text", "any")
+__all__ = [
+    "DATA_FORMATS",
+    "Profile",
+    "ProfileError",
+    "builtin_names",
+    "load_profile",
+    "profile_from_flags",
+    "profile_from_mapping",
+    "redact_headers",
+]
+
 # Built-in profile files: the generic ones, and each contract's beside its module.
 BUILTIN_DIRS = ("profiles", "contracts")
-
-
-class ProfileError(ValueError):
-    """A profile that cannot be used; the message is one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -69,31 +91,19 @@ class Profile:
             raise ProfileError(f"unknown profile setting(s): {', '.join(sorted(unknown))}")
         if "headers" in own_changes and isinstance(own_changes["headers"], Mapping):
             own_changes["headers"] = headers_from_mapping(own_changes["headers"])
+        if "options" in own_changes:
+            own_changes["options"] = dict(own_changes["options"])
         limits = dataclasses.replace(self.limits, **limit_changes)
         new = dataclasses.replace(self, limits=limits, **own_changes)
         new.validate()
         return new
 
     def validate(self) -> None:
-        _check_types(self, _PROFILE_TYPES)
-        _check_types(self.limits, _LIMIT_TYPES)
-        if self.data_format not in DATA_FORMATS:
-            raise ProfileError(
-                f"data_format must be one of {', '.join(DATA_FORMATS)}, not {self.data_format!r}"
-            )
-        if self.expect_count is not None and self.expect_count < 0:
-            raise ProfileError("expect_count must be >= 0")
-        if self.concurrency < 0 or self.disconnect_clients < 0:
-            raise ProfileError("concurrency and disconnect_clients must be >= 0")
-        for name in ("connect_timeout", "first_byte_timeout", "idle_timeout", "deadline"):
-            if getattr(self.limits, name) <= 0:
-                raise ProfileError(f"{name} must be > 0")
-        if self.limits.close_grace < 0:
-            raise ProfileError("close_grace must be >= 0")
-        if self.limits.max_bytes <= 0 or self.limits.max_events <= 0:
-            raise ProfileError("max_bytes and max_events must be > 0")
-        if self.interval is not None and self.interval <= 0:
-            raise ProfileError("interval must be > 0")
+        """Raise ProfileError when a value has the wrong type, choice or bound (from the table
+        in :mod:`conformance.settings`)."""
+        for setting in PROFILE_SETTINGS:
+            holder = self.limits if setting.section == LIMITS else self
+            setting.check(getattr(holder, setting.name))
 
     def capture_request(self, url: str) -> CaptureRequest:
         return CaptureRequest(
@@ -133,70 +143,6 @@ class Profile:
         out["headers"] = [list(h) for h in redact_headers(self.headers)]
         out["options"] = dict(self.options)
         return out
-
-
-def headers_from_mapping(mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k), str(v)) for k, v in mapping.items())
-
-
-SECRET_HEADER_WORDS = ("auth", "cookie", "token", "key", "secret", "session", "password")
-
-
-def redact_headers(headers: Iterable[Sequence[str]]) -> list[tuple[str, str]]:
-    """Headers as shown in a report: values of credential-looking names replaced by their length."""
-    out = []
-    for name, value in headers:
-        secret = any(word in name.lower() for word in SECRET_HEADER_WORDS)
-        out.append((name, f"<redacted, {len(value)} chars>" if secret else value))
-    return out
-
-
-_NUMBER = (int, float)
-_PROFILE_TYPES: dict[str, tuple[type, ...]] = {
-    "name": (str,),
-    "description": (str,),
-    "expect_count": (int, type(None)),
-    "sentinel": (str, type(None)),
-    "data_format": (str,),
-    "event_type": (str, type(None)),
-    "interval": (*_NUMBER, type(None)),
-    "contract": (str, type(None)),
-    "sentinel_raw": (bool,),
-    "first_event_timeout": _NUMBER,
-    "cadence_tolerance": _NUMBER,
-    "burst_stall": _NUMBER,
-    "concurrency": (int,),
-    "disconnect_clients": (int,),
-    "disconnect_after_events": (int,),
-    "max_line_warn": (int,),
-    "method": (str,),
-    "body": (str, type(None)),
-    "last_event_id": (str, type(None)),
-}
-_LIMIT_TYPES: dict[str, tuple[type, ...]] = {
-    "connect_timeout": _NUMBER,
-    "first_byte_timeout": _NUMBER,
-    "idle_timeout": _NUMBER,
-    "deadline": _NUMBER,
-    "close_grace": _NUMBER,
-    "max_bytes": (int,),
-    "max_events": (int,),
-    "max_line_bytes": (int,),
-}
-
-
-def _check_types(obj: object, types: dict[str, tuple[type, ...]]) -> None:
-    for name, allowed in types.items():
-        value = getattr(obj, name)
-        # bool is an int subclass: accept it only where bool is asked for
-        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            want = " or ".join("none" if t is type(None) else t.__name__ for t in allowed)
-            raise ProfileError(f"{name} must be {want}, not {value!r}")
-
-
-_TOP_KEYS = {f.name for f in dataclasses.fields(Profile)} - {"limits", "source", "headers"}
-_REQUEST_KEYS = {"method", "headers", "body", "last_event_id"}
-_LIMIT_KEYS = {f.name for f in dataclasses.fields(Limits)}
 
 
 def _builtin_files() -> dict[str, Traversable]:
@@ -239,38 +185,53 @@ def _read_toml(name_or_path: str) -> tuple[dict[str, Any], str]:
 
 
 def profile_from_mapping(data: Mapping[str, Any], *, base: Profile | None = None) -> Profile:
-    """Build a profile from TOML-shaped data: top-level keys, ``[request]`` and ``[limits]`` tables."""
+    """Build a profile from TOML-shaped data: top-level keys, ``[request]`` and ``[limits]`` tables.
+
+    Keys and their rules come from :data:`conformance.settings.SETTINGS`. Raises ProfileError for
+    an unknown key, a section that is not a table, or a value of the wrong type or bound.
+    """
     data = dict(data)
-    overrides: dict[str, Any] = {}
-    request = data.pop("request", {})
-    limits = data.pop("limits", {})
     data.pop("extends", None)
-    if not isinstance(request, Mapping) or not isinstance(limits, Mapping):
+    tables = {TOP: data, REQUEST: data.pop("request", {}), LIMITS: data.pop("limits", {})}
+    if not all(isinstance(t, Mapping) for t in tables.values()):
         raise ProfileError("[request] and [limits] must be tables")
-    unknown = (set(data) - _TOP_KEYS) | {f"request.{k}" for k in set(request) - _REQUEST_KEYS}
-    unknown |= {f"limits.{k}" for k in set(limits) - _LIMIT_KEYS}
+    overrides: dict[str, Any] = {}
+    unknown = []
+    for section, table in tables.items():
+        known = in_section(section)
+        for key, value in table.items():
+            setting = known.get(key)
+            if setting is None:
+                unknown.append(key if section == TOP else f"{section}.{key}")
+            else:
+                overrides[key] = setting.from_file(value)
     if unknown:
         raise ProfileError(f"unknown profile key(s): {', '.join(sorted(unknown))}")
-    overrides.update(data)
-    overrides.update(request)
-    overrides.update(limits)
-    if "headers" in overrides and not isinstance(overrides["headers"], Mapping):
-        raise ProfileError("request.headers must be a table of name = value")
-    if isinstance(overrides.get("body"), Mapping | list):
-        overrides["body"] = json.dumps(overrides["body"])
-    for key in ("sentinel", "event_type"):
-        if overrides.get(key) == "":
-            overrides[key] = None  # TOML has no null: "" means "not set"
     try:
         return (base or Profile()).replace(**overrides)
     except TypeError as exc:
         raise ProfileError(f"bad profile value: {exc}") from None
 
 
+def profile_from_flags(values: Mapping[str, Any]) -> Profile:
+    """The profile named by ``values["profile"]`` (default: the default profile) with every given
+    flag applied; ``values`` holds flag texts by setting name (missing, None or []: not given).
+
+    Shared by the CLI and the pytest plugin. A ``-H`` header replaces the profile's header of that
+    name. Raises SettingError (a value that does not parse) or ProfileError.
+    """
+    profile = load_profile(values.get("profile") or DEFAULT_PROFILE)
+    overrides = given_values(values, PROFILE_SETTINGS)
+    if "headers" in overrides:
+        overrides["headers"] = merge_headers(profile.headers, overrides["headers"])
+    return profile.replace(**overrides)
+
+
 def load_profile(name_or_path: str, _seen: tuple[str, ...] = ()) -> Profile:
     """A built-in profile by name (``ram-monitor``, ``generic``...) or a TOML file by path.
 
-    A file may say ``extends = "ram-monitor"`` to start from another profile.
+    A file may say ``extends = "ram-monitor"`` to start from another profile. Raises
+    ProfileError (unknown name, unreadable file, bad TOML, a loop of ``extends``, a bad key).
     """
     if name_or_path in _seen:
         raise ProfileError(f"profile {name_or_path!r} extends itself")

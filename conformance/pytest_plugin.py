@@ -5,10 +5,11 @@ annotations and their own fixtures. Each check becomes an item named by its id, 
 works unchanged, and the session fixture ``sse_capture`` lets a team add checks of its own on the
 very capture the suite judged (one stream, captured once per session, lazily on first use).
 
-Flags mirror the CLI: ``--sse-<flag>`` for every expectation, request and limit flag of
-``sse-conformance`` (generated from its parser, so the two never drift), and the values go
-through the CLI's own parsing (:func:`conformance.cli.profile_from_args`). The URL can also come
-from the ``SSE_URL`` environment variable or the ``sse_url`` ini key, like pytest-base-url.
+Options mirror the CLI: ``--sse-<flag>`` for every setting of ``sse-conformance`` (both are
+generated from the settings table, :mod:`conformance.settings`, so the two never drift), and the
+values are converted by the same code (:func:`conformance.profiles.profile_from_flags`,
+:func:`conformance.settings.run_options`). The URL can also come from the ``SSE_URL`` environment
+variable or the ``sse_url`` ini key, like pytest-base-url.
 
 Without a URL the plugin only registers its options: no items, no hooks with effects, so
 installing the package changes no other pytest run.
@@ -16,7 +17,6 @@ installing the package changes no other pytest run.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import warnings
@@ -31,25 +31,9 @@ if TYPE_CHECKING:
     from conformance.launch import LaunchedServer
     from conformance.models import Report, Result
     from conformance.profiles import Profile
+    from conformance.settings import RunOptions, Setting
 
 ENV_URL = "SSE_URL"
-# CLI flags the plugin handles itself (or that make no sense inside pytest).
-NOT_MIRRORED = {
-    "help",
-    "url",
-    "profile",
-    "list_checks",
-    "markdown",
-    "strict",
-    "json_report",
-    "junit_xml",
-    "html_report",
-    "progress",
-    "no_color",
-    "launch",
-    "ready_timeout",
-    "launch_grace",
-}
 COLLECTOR_NAME = "sse-conformance"
 MAIN_ONLY_SKIP = ("stream.concurrent", "stream.disconnect")
 
@@ -66,34 +50,14 @@ class CheckFailed(Exception):
         self.text = text
 
 
-@dataclass(frozen=True)
-class _Mirrored:
-    flag: str  # the CLI flag, e.g. --expect-count
-    dest: str  # the pytest option dest, e.g. sse_expect_count
-    takes_value: bool
-    repeat: bool
+def _mirrored() -> list[Setting]:
+    """The settings the plugin offers as ``--sse-<flag>`` (all but those pytest has itself)."""
+    from conformance.settings import SETTINGS
 
-
-def _mirrored_flags() -> list[_Mirrored]:
-    from conformance.cli import build_parser
-
-    out = []
-    for action in build_parser()._actions:
-        if action.dest in NOT_MIRRORED:
-            continue
-        longs = [o for o in action.option_strings if o.startswith("--")]
-        if not longs:
-            continue
-        repeat = isinstance(action, argparse._AppendAction | argparse._ExtendAction)
-        out.append(
-            _Mirrored(longs[0], "sse_" + longs[0][2:].replace("-", "_"), action.nargs != 0, repeat)
-        )
-    return out
+    return [s for s in SETTINGS if s.option is not None and s.pytest]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from conformance.cli import build_parser
-
     group = parser.getgroup("sse-conformance", "SSE conformance (conformance.pytest_plugin)")
     group.addoption(
         "--sse-url",
@@ -103,57 +67,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"judge this SSE endpoint: one test item per check (env {ENV_URL}, ini sse_url)",
     )
     parser.addini("sse_url", "SSE endpoint to judge (like --sse-url)", default=None)
-    group.addoption(
-        "--sse-profile",
-        dest="sse_profile",
-        default=None,
-        metavar="NAME|FILE",
-        help="built-in profile (ram-monitor, generic, openai-chat) or a .toml file",
-    )
-    parser.addini("sse_profile", "profile for --sse-url (like --sse-profile)", default=None)
-    group.addoption(
-        "--sse-strict",
-        dest="sse_strict",
-        action="store_true",
-        default=None,
-        help="warnings (SHOULD checks) fail their item too",
-    )
-    parser.addini("sse_strict", "like --sse-strict", type="bool", default=False)
-    group.addoption(
-        "--sse-launch",
-        dest="sse_launch",
-        default=None,
-        metavar="CMD",
-        help="start CMD ({host} {port} {url} expanded), wait for the URL, stop it after the session",
-    )
-    group.addoption(
-        "--sse-ready-timeout", dest="sse_ready_timeout", default=None, metavar="SECONDS"
-    )
-    group.addoption("--sse-launch-grace", dest="sse_launch_grace", default=None, metavar="SECONDS")
-    group.addoption(
-        "--sse-json-report",
-        dest="sse_json_report",
-        default=None,
-        metavar="FILE",
-        help="also write the suite's JSON report (checks, events with times, HTTP)",
-    )
-    group.addoption(
-        "--sse-html-report",
-        dest="sse_html_report",
-        default=None,
-        metavar="FILE",
-        help="also write the suite's self-contained HTML report",
-    )
-    cli_help = {o: a.help for a in build_parser()._actions for o in a.option_strings}
-    for m in _mirrored_flags():
-        group.addoption(
-            "--sse-" + m.flag[2:],
-            dest=m.dest,
-            action="append" if m.repeat else ("store" if m.takes_value else "store_true"),
-            default=[] if m.repeat else None,
-            help=(cli_help.get(m.flag) or f"as {m.flag} of sse-conformance")
-            + f" (sse-conformance {m.flag})",
-        )
+    for setting in _mirrored():
+        flag = setting.pytest_option
+        kwargs: dict[str, Any] = {
+            "dest": setting.pytest_dest,
+            "help": f"{setting.help} (sse-conformance {setting.option})",
+        }
+        if setting.kind is bool:
+            kwargs.update(action="store_true", default=None)
+        else:
+            kwargs.update(metavar=setting.metavar, default=None)
+            if setting.repeat:
+                kwargs.update(action="append", default=[])
+            if setting.choices:
+                kwargs.update(choices=setting.choices)
+        group.addoption(flag, **kwargs)
+        if setting.ini and setting.kind is bool:
+            parser.addini(setting.pytest_dest, f"like {flag}", type="bool", default=False)
+        elif setting.ini:
+            parser.addini(setting.pytest_dest, f"like {flag}", default=None)
 
 
 @dataclass
@@ -162,14 +94,7 @@ class _State:
 
     url: str
     profile: Profile
-    strict: bool
-    only: list[str]
-    skip: list[str]
-    launch: str | None
-    ready_timeout: float
-    launch_grace: float
-    html_report: str | None
-    json_report: str | None
+    options: RunOptions
     selected: list[str] = field(default_factory=list)
     report: Report | None = None
     error: str | None = None
@@ -194,63 +119,32 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _build_state(config: pytest.Config, url: str) -> _State:
-    from conformance.cli import (
-        DEFAULT_PROFILE,
-        UsageError,
-        _check_url,
-        build_parser,
-        profile_from_args,
-    )
-    from conformance.profiles import ProfileError
+    """The session's profile and run options from the ``--sse-*`` options (ini keys as fallback);
+    a bad value is a pytest usage error with the suite's one-line reason."""
+    from conformance.errors import UsageError
+    from conformance.profiles import profile_from_flags
+    from conformance.settings import check_url, run_options
 
-    argv = [
-        url,
-        "--profile",
-        config.getoption("sse_profile") or config.getini("sse_profile") or DEFAULT_PROFILE,
-    ]
-    # --flag=value, never "--flag value": a value may itself start with "-" (a sentinel "--end").
-    for m in _mirrored_flags():
-        value = config.getoption(m.dest)
-        if m.repeat:
-            argv += [f"{m.flag}={item}" for item in value or []]
-        elif value is True:
-            argv.append(m.flag)
-        elif value is not None and value is not False:
-            argv.append(f"{m.flag}={value}")
-    for name in ("ready_timeout", "launch_grace"):
-        value = config.getoption("sse_" + name)
-        if value is not None:
-            argv.append(f"--{name.replace('_', '-')}={value}")
+    values: dict[str, Any] = {}
+    for setting in _mirrored():
+        value = config.getoption(setting.pytest_dest)
+        if value is None and setting.ini:
+            value = config.getini(setting.pytest_dest) or None
+        values[setting.name] = value
     try:
-        _check_url(url)
-        args = build_parser().parse_args(argv)
-        args.given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
-        profile = profile_from_args(args)
-        from conformance import checks
-
-        checks.select(args.only, args.skip)
-    except (UsageError, ProfileError, ValueError) as exc:
+        check_url(url)
+        options = run_options(values)
+        profile = profile_from_flags(values)
+    except UsageError as exc:
         raise pytest.UsageError(f"sse-conformance: {exc}") from None
-    strict_opt = config.getoption("sse_strict")
-    return _State(
-        url=url,
-        profile=profile,
-        strict=bool(strict_opt) if strict_opt is not None else bool(config.getini("sse_strict")),
-        only=list(args.only),
-        skip=list(args.skip),
-        launch=config.getoption("sse_launch"),
-        ready_timeout=args.ready_timeout,
-        launch_grace=args.launch_grace,
-        html_report=config.getoption("sse_html_report"),
-        json_report=config.getoption("sse_json_report"),
-    )
+    return _State(url=url, profile=profile, options=options)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     state = config.stash.get(STATE, None)
     if state is None:
         return None
-    launch = f", launching {state.launch!r}" if state.launch else ""
+    launch = f", launching {state.options.launch!r}" if state.options.launch else ""
     return f"sse-conformance: {state.url} (profile {state.profile.name}{launch})"
 
 
@@ -263,7 +157,7 @@ class SSESuite(pytest.Collector):
         state = self.config.stash[STATE]
         return [
             SSECheckItem.from_parent(self, name=spec.id, check_id=spec.id, title=spec.title)
-            for spec in checks.select(state.only, state.skip)
+            for spec in checks.select(state.options.only, state.options.skip)
         ]
 
 
@@ -286,7 +180,8 @@ class SSECheckItem(pytest.Item):
 
         self.user_properties.append(("verdict", result.verdict.value))
         self.user_properties.append(("reason", result.reason))
-        if result.verdict is Verdict.FAIL or (result.verdict is Verdict.WARN and state.strict):
+        strict = state.options.strict
+        if result.verdict is Verdict.FAIL or (result.verdict is Verdict.WARN and strict):
             raise CheckFailed(describe(result))
         if result.verdict is Verdict.WARN:
             warnings.warn(SSEConformanceWarning(f"{self.check_id}: {result.reason}"), stacklevel=1)
@@ -343,27 +238,32 @@ def _ensure_report(session: pytest.Session, state: _State) -> Report:
         return state.report
     if state.error is not None:
         raise CheckFailed(state.error)
-    from conformance.launch import LaunchError, launched
+    from conformance.errors import LaunchError, one_line
+    from conformance.launch import launched
     from conformance.runner import run_suite_sync
 
+    options = state.options
     try:
-        if state.launch:
+        if options.launch:
             state.server = state.stack.enter_context(
                 launched(
-                    state.launch,
+                    options.launch,
                     state.url,
-                    ready_timeout=state.ready_timeout,
-                    grace=state.launch_grace,
+                    ready_timeout=options.ready_timeout,
+                    grace=options.launch_grace,
                 )
             )
     except LaunchError as exc:
-        state.error = f"--sse-launch: {' '.join(str(exc).split())}"
+        state.error = f"--sse-launch: {one_line(str(exc))}"
         raise CheckFailed(state.error) from None
     if state.selected:
         state.report = run_suite_sync(state.url, state.profile, only=state.selected)
     else:  # only the fixture was asked for: the main capture is enough
         state.report = run_suite_sync(
-            state.url, state.profile, only=state.only, skip=[*state.skip, *MAIN_ONLY_SKIP]
+            state.url,
+            state.profile,
+            only=options.only,
+            skip=[*options.skip, *MAIN_ONLY_SKIP],
         )
     return state.report
 
@@ -398,8 +298,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(
         f"sse-conformance: {state.url} status={cap.status} events={len(cap.events)} "
         f"ended={cap.end_reason} after {cap.t_end:.2f}s; exit code of the CLI would be "
-        f"{state.report.exit_code(state.strict)}"
-        + (f"; HTML report {state.html_report}" if state.html_report else "")
+        f"{state.report.exit_code(state.options.strict)}"
+        + (f"; HTML report {state.options.html_report}" if state.options.html_report else "")
     )
 
 
@@ -408,19 +308,24 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None:
         return
     try:
-        if state.report is not None and state.json_report:
-            from conformance.reports.json import write_json
+        if state.report is not None:
+            from conformance.errors import UsageError
+            from conformance.reports import write_reports
 
-            Path(state.json_report).parent.mkdir(parents=True, exist_ok=True)
-            write_json(state.report, state.json_report, strict=state.strict)
-        if state.report is not None and state.html_report:
-            from conformance.reports.html import write_html_report
-
-            write_html_report(
-                state.report,
-                state.html_report,
-                launch_output=state.server.output() if state.server else None,
-                strict=state.strict,
-            )
+            options = state.options
+            try:
+                write_reports(
+                    state.report,
+                    json=options.json_report,
+                    html=options.html_report,
+                    body=options.save_body,
+                    strict=options.strict,
+                    launch_output=state.server.output() if state.server else None,
+                )
+            except UsageError as exc:
+                session.config.get_terminal_writer().line(
+                    f"sse-conformance: error: {exc}", red=True
+                )
+                session.exitstatus = pytest.ExitCode.USAGE_ERROR
     finally:
         state.stack.close()  # stops a launched server, whatever happened

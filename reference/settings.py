@@ -9,6 +9,7 @@ the user (``__main__`` prints it and exits 2) instead of a traceback from deep i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -25,27 +26,98 @@ class ConfigError(ValueError):
     """A setting the server cannot run with; ``str()`` is the one line shown to the user."""
 
 
+def _to_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _to_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
+
+
+def _to_path(text: str) -> Path:
+    return Path(text).expanduser().resolve()
+
+
+def _to_level(text: str) -> str:
+    return text.strip().lower()
+
+
+def _setting(default: Any, convert: Callable[[str], Any], metavar: str, help: str) -> Any:
+    """A field of :class:`Settings` with everything its flag and variable need, in one place."""
+    return dataclasses.field(
+        default=default, metadata={"convert": convert, "metavar": metavar, "help": help}
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything the app and the server need; frozen so one run sees one configuration."""
+    """Everything the app and the server need; frozen so one run sees one configuration.
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    interval: float = 1.0
-    samples: int = 20
-    max_streams: int = 5000
+    Each field declares its default, how its text converts, its metavar and its help once; the
+    flags (``--max-streams``) and variables (``RAM_MONITOR_MAX_STREAMS``) are generated from them.
+    """
+
+    host: str = _setting(
+        "127.0.0.1", str, "HOST", "interface to bind (default 127.0.0.1: loopback only)"
+    )
+    port: int = _setting(8000, int, "PORT", "TCP port (default 8000)")
+    interval: float = _setting(1.0, _to_float, "SECONDS", "seconds between samples (default 1.0)")
+    samples: int = _setting(
+        20, int, "N", "samples per run; a run is samples + 2 messages (default 20)"
+    )
+    max_streams: int = _setting(
+        5000, int, "N", "open streams beyond which new ones get 503 (default 5000)"
+    )
     # A client whose socket stops draining blocks ``send``; after this many seconds it is dropped.
-    send_timeout: float = 5.0
+    send_timeout: float = _setting(
+        5.0,
+        _to_float,
+        "SECONDS",
+        "seconds a blocked send may take before the client is dropped (default 5)",
+    )
     # Ticks a stream may fall behind the sampler before it is dropped (bounds memory per client).
     # None: enough ticks to cover send_timeout (see inbox_size), so a fast interval does not drop a
     # client that merely paused for a few ticks on a busy machine.
-    queue_size: int | None = None
+    queue_size: int | None = _setting(
+        None,
+        int,
+        "N",
+        "ticks a stream may fall behind before it is dropped "
+        "(default: as many as send-timeout spans, 4 to 256)",
+    )
     # Seconds after SIGINT/SIGTERM by which the process has exited, streams ended or not.
-    shutdown_timeout: float = 1.0
-    static_dir: Path = PROJECT_ROOT / "static"
-    vue_dir: Path = PROJECT_ROOT / "node_modules" / "vue" / "dist"
-    log_level: str = "info"
-    access_log: bool = True
+    shutdown_timeout: float = _setting(
+        1.0,
+        _to_float,
+        "SECONDS",
+        "exit at the latest this many seconds after SIGINT/SIGTERM (default 1.0)",
+    )
+    static_dir: Path = _setting(  # noqa: RUF009 (a field with metadata)
+        PROJECT_ROOT / "static",
+        _to_path,
+        "DIR",
+        "folder of the page (default: static/ of the project)",
+    )
+    vue_dir: Path = _setting(  # noqa: RUF009 (a field with metadata)
+        PROJECT_ROOT / "node_modules" / "vue" / "dist",
+        _to_path,
+        "DIR",
+        "folder holding vue.esm-browser.prod.js (default: node_modules/vue/dist)",
+    )
+    log_level: str = _setting(
+        "info", _to_level, "LEVEL", f"one of {', '.join(LOG_LEVELS)} (default info)"
+    )
+    access_log: bool = _setting(
+        True, _to_bool, "BOOL", "log every request: true/false (default true)"
+    )
 
     def __post_init__(self) -> None:
         _check(1 <= self.port <= 65535, f"port must be from 1 to 65535, got {self.port}")
@@ -95,69 +167,6 @@ def _check(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def _to_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"not a boolean: {text!r}")
-
-
-def _to_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"not a finite number: {text!r}")
-    return value
-
-
-_CONVERTERS: dict[str, Callable[[str], Any]] = {
-    "host": str,
-    "port": int,
-    "interval": _to_float,
-    "samples": int,
-    "max_streams": int,
-    "send_timeout": _to_float,
-    "queue_size": int,
-    "shutdown_timeout": _to_float,
-    "static_dir": lambda text: Path(text).expanduser().resolve(),
-    "vue_dir": lambda text: Path(text).expanduser().resolve(),
-    "log_level": lambda text: text.strip().lower(),
-    "access_log": _to_bool,
-}
-
-_HELP = {
-    "host": "interface to bind (default 127.0.0.1: loopback only)",
-    "port": "TCP port (default 8000)",
-    "interval": "seconds between samples (default 1.0)",
-    "samples": "samples per run; a run is samples + 2 messages (default 20)",
-    "max_streams": "open streams beyond which new ones get 503 (default 5000)",
-    "send_timeout": "seconds a blocked send may take before the client is dropped (default 5)",
-    "queue_size": "ticks a stream may fall behind before it is dropped (default: as many as send-timeout spans, 4 to 256)",
-    "shutdown_timeout": "exit at the latest this many seconds after SIGINT/SIGTERM (default 1.0)",
-    "static_dir": "folder of the page (default: static/ of the project)",
-    "vue_dir": "folder holding vue.esm-browser.prod.js (default: node_modules/vue/dist)",
-    "log_level": f"one of {', '.join(LOG_LEVELS)} (default info)",
-    "access_log": "log every request: true/false (default true)",
-}
-
-
-_METAVAR = {
-    "host": "HOST",
-    "port": "PORT",
-    "interval": "SECONDS",
-    "samples": "N",
-    "max_streams": "N",
-    "send_timeout": "SECONDS",
-    "queue_size": "N",
-    "shutdown_timeout": "SECONDS",
-    "static_dir": "DIR",
-    "vue_dir": "DIR",
-    "log_level": "LEVEL",
-    "access_log": "BOOL",
-}
-
-
 def env_name(field: str) -> str:
     """``max_streams`` -> ``RAM_MONITOR_MAX_STREAMS``."""
     return ENV_PREFIX + field.upper()
@@ -180,14 +189,15 @@ def _parser() -> _Parser:
     for field in fields(Settings):
         flag = "--" + field.name.replace("_", "-")
         parser.add_argument(
-            flag, dest=field.name, metavar=_METAVAR[field.name], help=_HELP[field.name]
+            flag, dest=field.name, metavar=field.metadata["metavar"], help=field.metadata["help"]
         )
     return parser
 
 
 def _convert(name: str, text: str, source: str) -> Any:
+    convert: Callable[[str], Any] = {f.name: f.metadata["convert"] for f in fields(Settings)}[name]
     try:
-        return _CONVERTERS[name](text)
+        return convert(text)
     except ValueError:
         raise ConfigError(f"{source}: invalid value {text!r}") from None
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from conformance.errors import LoadUsageError
 from conformance.load.httpwire import parse_target
 from conformance.load.report import step_row, table, write_json
 from conformance.load.runner import LoadConfig, StepResult, raise_fd_limit, run_load
@@ -24,20 +25,24 @@ MAX_DURATION = 3600.0
 FD_MARGIN = 64  # descriptors kept for everything that is not a stream
 
 
-class UsageError(Exception):
-    pass
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+        raise LoadUsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m conformance.load`` (``sse-conformance load`` adds the same
+    arguments to its subcommand through :func:`add_arguments`)."""
     p = _Parser(
         prog="sse-conformance load",
         description="Open many concurrent SSE streams and measure delivery (lateness, errors).",
     )
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Every load-mode argument, on ``p``."""
     p.add_argument("url", help="the SSE endpoint, e.g. http://127.0.0.1:8000/api/stream")
     p.add_argument("--streams", type=int, default=100, help="streams to hold (default 100)")
     p.add_argument("--steps", help="comma-separated stream counts, e.g. 500,1000,2000")
@@ -53,58 +58,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the report as JSON to this file")
     p.add_argument("--max-streams-cap", type=int, default=DEFAULT_CAP, help="safety bound")
     p.add_argument("--pin-cpu", type=int, help="pin the load generator to this CPU")
-    return p
 
 
 def config_from_args(args: argparse.Namespace) -> LoadConfig:
-    """Validate every flag into a config; raise UsageError with one sentence."""
+    """Validate every flag into a config; raise LoadUsageError with one sentence."""
     try:
         parse_target(args.url)
     except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+        raise LoadUsageError(str(exc)) from exc
     if args.steps:
         try:
             steps = [int(part) for part in args.steps.split(",") if part.strip()]
         except ValueError as exc:
-            raise UsageError(f"--steps must be comma-separated integers: {args.steps!r}") from exc
+            raise LoadUsageError(
+                f"--steps must be comma-separated integers: {args.steps!r}"
+            ) from exc
         if not steps:
-            raise UsageError("--steps is empty")
+            raise LoadUsageError("--steps is empty")
     else:
         steps = [args.streams]
     if any(n < 1 for n in steps):
-        raise UsageError("stream counts must be >= 1")
+        raise LoadUsageError("stream counts must be >= 1")
     if steps != sorted(steps):
-        raise UsageError("--steps must not decrease")
+        raise LoadUsageError("--steps must not decrease")
     if args.max_streams_cap < 1:
-        raise UsageError("--max-streams-cap must be >= 1")
+        raise LoadUsageError("--max-streams-cap must be >= 1")
     if max(steps) > args.max_streams_cap:
-        raise UsageError(
+        raise LoadUsageError(
             f"{max(steps)} streams is above --max-streams-cap {args.max_streams_cap} "
             "(raise the cap if you mean it)"
         )
     if not args.ramp > 0:
-        raise UsageError("--ramp must be > 0")
+        raise LoadUsageError("--ramp must be > 0")
     if not 0 < args.duration <= MAX_DURATION:
-        raise UsageError(f"--duration must be in (0, {MAX_DURATION:g}] seconds")
+        raise LoadUsageError(f"--duration must be in (0, {MAX_DURATION:g}] seconds")
     if args.interval is not None and not args.interval > 0:
-        raise UsageError("--interval must be > 0")
+        raise LoadUsageError("--interval must be > 0")
     if not args.timeout > 0:
-        raise UsageError("--timeout must be > 0")
+        raise LoadUsageError("--timeout must be > 0")
     if args.min_events < 0:
-        raise UsageError("--min-events must be >= 0")
+        raise LoadUsageError("--min-events must be >= 0")
     if not args.p99_limit > 0:
-        raise UsageError("--p99-limit must be > 0")
+        raise LoadUsageError("--p99-limit must be > 0")
     headers: dict[str, str] = {}
     for item in args.header:
         name, sep, value = item.partition(":")
         if not sep or not name.strip():
-            raise UsageError(f"--header must look like 'Name: value': {item!r}")
+            raise LoadUsageError(f"--header must look like 'Name: value': {item!r}")
         headers[name.strip()] = value.strip()
     if args.server_pid is not None:
         import psutil
 
         if not psutil.pid_exists(args.server_pid):
-            raise UsageError(f"--server-pid {args.server_pid}: no such process")
+            raise LoadUsageError(f"--server-pid {args.server_pid}: no such process")
     return LoadConfig(
         url=args.url,
         steps=steps,
@@ -125,25 +131,32 @@ def ensure_descriptors(streams: int) -> None:
     needed = streams + FD_MARGIN
     got = raise_fd_limit(needed)
     if got < needed:
-        raise UsageError(
+        raise LoadUsageError(
             f"{streams} streams need {needed} file descriptors but the hard limit is {got} "
             "(raise it with ulimit -n)"
         )
 
 
 def main(argv: Sequence[str]) -> int:
+    """``python -m conformance.load``: exit 0 every step met the criterion, 1 one did not, 2 bad
+    usage (one line on stderr)."""
     try:
-        args = build_parser().parse_args(list(argv))
-        config = config_from_args(args)
-        ensure_descriptors(max(config.steps))
-        if args.pin_cpu is not None:
-            try:
-                os.sched_setaffinity(0, {args.pin_cpu})
-            except (OSError, AttributeError) as exc:
-                raise UsageError(f"--pin-cpu {args.pin_cpu}: {exc}") from exc
-    except UsageError as exc:
+        return run(build_parser().parse_args(list(argv)))
+    except LoadUsageError as exc:
         print(f"sse-conformance load: error: {exc}", file=sys.stderr)
         return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the load mode from parsed arguments; raises LoadUsageError (LoadUsageError) for settings
+    that cannot be used, before any connection is opened."""
+    config = config_from_args(args)
+    ensure_descriptors(max(config.steps))
+    if args.pin_cpu is not None:
+        try:
+            os.sched_setaffinity(0, {args.pin_cpu})
+        except (OSError, AttributeError) as exc:
+            raise LoadUsageError(f"--pin-cpu {args.pin_cpu}: {exc}") from exc
 
     def progress(step: StepResult) -> None:
         print(f"step done: {step_row(step)}", file=sys.stderr, flush=True)
@@ -158,8 +171,7 @@ def main(argv: Sequence[str]) -> int:
         try:
             write_json(report, args.json)
         except OSError as exc:
-            print(f"sse-conformance load: error: cannot write {args.json}: {exc}", file=sys.stderr)
-            return 2
+            raise LoadUsageError(f"cannot write {args.json}: {exc.strerror or exc}") from None
     return 0 if report.steps and all(step.meets for step in report.steps) else 1
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from conformance.evidence import escape_excerpt
-from conformance.models import Result, Verdict
-from conformance.profiles import redact_headers
+from conformance.models import Evidence, Result, Verdict
+from conformance.redaction import redact_headers
 
 if TYPE_CHECKING:
     from conformance.capture.model import Capture
@@ -165,8 +165,7 @@ def _problems(results: Sequence[Result]) -> str:
     blocks = []
     for r in bad:
         evidence = "".join(
-            f'<tr><td class="off">{_e("@" + str(ev.offset) if ev.offset is not None else "http")}'
-            f"{_e(f' t={ev.t:.3f}s' if ev.t is not None else '')}</td>"
+            f'<tr><td class="off">{_e(_place(ev))}</td>'
             f'<td><pre style="margin:0;max-height:none">{_e(ev.excerpt)}</pre></td></tr>'
             for ev in r.evidence
         )
@@ -182,6 +181,14 @@ def _problems(results: Sequence[Result]) -> str:
             f'<div class="reason">{_e(r.reason)}</div>{table}</div>'
         )
     return "<h2>Failures and warnings</h2>" + "".join(blocks)
+
+
+def _place(ev: Evidence) -> str:
+    """Where and when, as :meth:`Evidence.describe` says it (``@1234 t=0.5s``, ``[client 2]``,
+    ``@http``): its text without the excerpt, so every report names a place the same way."""
+    text = ev.describe()
+    tail = ": " + ev.excerpt
+    return text[: -len(tail)] if text.endswith(tail) else text
 
 
 def _timeline_caption(cap: Capture, interval: float | None) -> str:
@@ -419,7 +426,7 @@ def _http_section(cap: Capture) -> str:
     )
     headers = "".join(
         f"<tr><td class='mono'>{_e(k)}</td><td class='mono'>{_e(v)}</td></tr>"
-        for k, v in cap.headers
+        for k, v in redact_headers(cap.headers)
     )
     return (
         f"<h2>HTTP</h2><table><tbody>{rows}</tbody></table>"
@@ -460,8 +467,7 @@ def _launch_section(output: str) -> str:
 
 
 def _profile_section(report: Report) -> str:
-    summary = report.profile.summary()
-    summary["headers"] = redact_headers(report.profile.headers)
+    summary = report.profile.summary()  # request credentials already redacted
     rows = "".join(
         f"<tr><th style='width:220px' class='mono'>{_e(k)}</th><td class='mono'>{_e(v)}</td></tr>"
         for k, v in summary.items()

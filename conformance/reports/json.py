@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.models import Report
+from conformance.redaction import redact_headers
 
 
 def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
@@ -45,9 +46,7 @@ def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
             "status": cap.status,
             "http_version": cap.http_version,
             "url": cap.url,
-            "headers": [
-                [k, "<redacted>" if k.lower() == "set-cookie" else v] for k, v in cap.headers
-            ],
+            "headers": [list(h) for h in redact_headers(cap.headers)],
             "redirects": [
                 {"status": r.status, "url": r.url, "location": r.location} for r in cap.redirects
             ],

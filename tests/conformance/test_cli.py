@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -18,13 +17,25 @@ from typing import ClassVar
 import pytest
 
 from conformance import checks
-from conformance.cli import build_parser, main, profile_from_args
+from conformance.cli import build_parser, main
+from conformance.profiles import profile_from_flags
 from conformance.reports.text import render_catalogue_markdown
 from testing.support import free_port
 from tests.conformance.suite_helpers import frame, ram_messages
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["--interval", "none", "--deadline", "5", "--idle-timeout", "2", "--close-grace", "0.5"]
+FAST = [
+    "--profile",
+    "ram-monitor",
+    "--interval",
+    "none",
+    "--deadline",
+    "5",
+    "--idle-timeout",
+    "2",
+    "--close-grace",
+    "0.5",
+]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -78,6 +89,15 @@ def cli(*argv: str) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(argv))
     return code, out.getvalue(), err.getvalue()
+
+
+def test_the_default_profile_is_generic(base: str) -> None:
+    """Any endpoint: no application contract unless a profile asks for one."""
+    code, out, _ = cli(f"{base}/good", *FAST[2:], "--only", "http.*,payload.*")
+    assert code == 0, out
+    assert "profile=generic" in out.splitlines()[0]
+    ram_format = next(line for line in out.splitlines() if line.startswith("payload.ram-format"))
+    assert ram_format.split()[1] == "skip"
 
 
 def test_exit_0_on_a_good_stream(base: str) -> None:
@@ -262,7 +282,7 @@ def test_profile_from_args_merges_flags_into_the_profile() -> None:
             "*",
         ]
     )
-    profile = profile_from_args(args)
+    profile = profile_from_flags(vars(args))
     assert profile.expect_count is None
     assert profile.interval == 0.2
     assert profile.sentinel is None
@@ -270,8 +290,8 @@ def test_profile_from_args_merges_flags_into_the_profile() -> None:
     assert ("X-A", "1") in profile.headers
     request = profile.capture_request("http://x.invalid/")
     assert [v for k, v in request.wire_headers() if k.lower() == "cache-control"] == ["max-age=0"]
-    # a minimal namespace (another front end) works too: missing or None means "not given"
-    assert profile_from_args(argparse.Namespace(profile="generic", deadline=None)).name == "generic"
+    # a minimal mapping (another front end) works too: missing or None means "not given"
+    assert profile_from_flags({"profile": "generic", "deadline": None}).name == "generic"
 
 
 def test_save_body_replays_with_decode(base: str, tmp_path: Path) -> None:

@@ -34,6 +34,8 @@ HEAVY_OFF = (
 # A loaded CI machine may delay a 20 ms tick: a cadence warning there would add to the warning
 # counts these tests assert, so the tolerance is wide (stream.cadence itself is H3's to test).
 FAST = (
+    "--sse-profile",
+    "ram-monitor",  # these streams follow its contract (the default profile is generic)
     "--sse-interval",
     str(INTERVAL),
     "--sse-cadence-tolerance",
@@ -387,6 +389,8 @@ def test_the_readme_example_runs_against_the_reference(pytester: pytest.Pytester
             *plugin_args(),
             "--sse-url",
             reference.base_url + "/api/stream",
+            "--sse-profile",
+            "ram-monitor",
             "--sse-interval",
             "0.05",
             "test_our_stream.py",
@@ -418,4 +422,14 @@ def test_flag_values_reach_the_profile_verbatim(pytester: pytest.Pytester) -> No
     assert ("Authorization", "Bearer t") in state.profile.headers
     assert state.profile.expect_count == 7
     assert state.profile.limits.deadline == 3.0
-    assert state.skip == ["stream.*"]
+    assert state.options.skip == ("stream.*",)
+
+
+def test_the_default_profile_is_generic(pytester: pytest.Pytester) -> None:
+    from conformance.pytest_plugin import STATE
+
+    config = pytester.parseconfigure(*PLUGIN, "--sse-url=http://127.0.0.1:9/s")
+    state = config.stash[STATE]
+    assert state.profile.name == "generic"
+    assert state.profile.contract is None
+    assert state.profile.expect_count is None
