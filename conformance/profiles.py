@@ -8,6 +8,7 @@ report can say exactly what it judged against, and the pytest plugin and CLI sha
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -94,6 +95,7 @@ class Profile:
             raise ProfileError("max_bytes and max_events must be > 0")
         if self.interval is not None and self.interval <= 0:
             raise ProfileError("interval must be > 0")
+        _validate_contract(self)
 
     def capture_request(self, url: str) -> CaptureRequest:
         return CaptureRequest(
@@ -133,6 +135,23 @@ class Profile:
         out["headers"] = [list(h) for h in redact_headers(self.headers)]
         out["options"] = dict(self.options)
         return out
+
+
+def _validate_contract(profile: Profile) -> None:
+    """Let the profile's contract module refuse settings it cannot judge (its ``validate_profile``
+    raises ProfileError with one line), e.g. an MCP protocol version the contract does not know."""
+    if profile.contract is None:
+        return
+    name = "conformance.contracts." + profile.contract.replace("-", "_")
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return  # an unknown contract: its checks skip, nothing to refuse
+    validate = getattr(module, "validate_profile", None)
+    if validate is not None:
+        validate(profile)
 
 
 def headers_from_mapping(mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +18,7 @@ from conformance.capture.http import capture, warm_up
 from conformance.capture.model import Capture
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
+from conformance.contracts import mcp_session
 from conformance.models import Report, Result, Verdict
 from conformance.profiles import Profile
 
@@ -33,6 +34,12 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
+
+# Follow-up jobs of application contracts, keyed by a check's ``needs`` name: each continues the
+# conversation the main capture started (job(target, profile, main) -> record, or None when the
+# profile is not its contract) and its record reaches the checks as ``CheckContext.extra[name]``.
+FollowUp = Callable[[str, Profile, Capture], Awaitable[object | None]]
+FOLLOW_UPS: dict[str, FollowUp] = {"mcp": mcp_session.follow_up}
 
 
 async def _concurrent(url: str, profile: Profile) -> list[Capture]:
@@ -156,7 +163,13 @@ async def run_suite(
         ticker.cancel()
     if progress is not None:
         progress(Progress(len(main.events), main.decoded_bytes, time.monotonic() - t0, "judging"))
-    ctx = CheckContext(main, profile, concurrent_caps, disconnect_run, tuple(lag.stalls))
+    follow_ups: dict[str, object] = {}
+    for name, job in FOLLOW_UPS.items():
+        if name in needs and (record := await job(target, profile, main)) is not None:
+            follow_ups[name] = record
+    ctx = CheckContext(
+        main, profile, concurrent_caps, disconnect_run, tuple(lag.stalls), follow_ups
+    )
     results = judge(ctx, specs)
     extra: dict[str, list[Capture]] = {}
     if concurrent_caps is not None:

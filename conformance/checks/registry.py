@@ -31,6 +31,8 @@ CHECK_MODULES = (
     "conformance.checks.browser",
     "conformance.contracts.ram_monitor",
     "conformance.contracts.openai_chat",
+    "conformance.contracts.mcp_streamable_http",
+    "conformance.contracts.graphql_sse",
 )
 
 
