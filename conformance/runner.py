@@ -152,7 +152,9 @@ async def run_suite(
         profile.capture_request(target), profile.limits, is_last=profile.is_last, progress=on_chunk
     )
     concurrent_task = _concurrent(target, profile) if "concurrent" in needs else None
-    disconnect_task = _disconnect(target, profile, t0) if "disconnect" in needs else None
+    # 0 aborting clients: no follow-up client either (a profile that opens a session per request)
+    wanted = "disconnect" in needs and profile.disconnect_clients > 0
+    disconnect_task = _disconnect(target, profile, t0) if wanted else None
     ticker = asyncio.ensure_future(tick())
     try:
         with LoopLag() as lag:
