@@ -18,7 +18,7 @@ from conformance.capture.http import capture, warm_up
 from conformance.capture.model import Capture
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
-from conformance.contracts import mcp_session
+from conformance.contracts import graphql_sse, mcp_session
 from conformance.models import Report, Result, Verdict
 from conformance.profiles import Profile
 
@@ -39,7 +39,10 @@ ProgressFn = Callable[[Progress], None]
 # conversation the main capture started (job(target, profile, main) -> record, or None when the
 # profile is not its contract) and its record reaches the checks as ``CheckContext.extra[name]``.
 FollowUp = Callable[[str, Profile, Capture], Awaitable[object | None]]
-FOLLOW_UPS: dict[str, FollowUp] = {"mcp": mcp_session.follow_up}
+FOLLOW_UPS: dict[str, FollowUp] = {
+    "mcp": mcp_session.follow_up,
+    "graphql": graphql_sse.follow_up,
+}
 
 
 async def _concurrent(url: str, profile: Profile) -> list[Capture]:
