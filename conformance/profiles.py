@@ -142,6 +142,9 @@ def _validate_contract(profile: Profile) -> None:
     raises ProfileError with one line), e.g. an MCP protocol version the contract does not know."""
     if profile.contract is None:
         return
+    from conformance.checks.registry import all_checks
+
+    all_checks()  # register the catalogue in its own order before importing a contract module
     name = "conformance.contracts." + profile.contract.replace("-", "_")
     try:
         module = importlib.import_module(name)

@@ -18,7 +18,7 @@ from conformance.capture.http import capture, warm_up
 from conformance.capture.model import Capture
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
-from conformance.contracts import graphql_sse, mcp_session
+from conformance.contracts import graphql_session, mcp_session
 from conformance.models import Report, Result, Verdict
 from conformance.profiles import Profile
 
@@ -41,7 +41,7 @@ ProgressFn = Callable[[Progress], None]
 FollowUp = Callable[[str, Profile, Capture], Awaitable[object | None]]
 FOLLOW_UPS: dict[str, FollowUp] = {
     "mcp": mcp_session.follow_up,
-    "graphql": graphql_sse.follow_up,
+    "graphql": graphql_session.follow_up,
 }
 
 

@@ -15,30 +15,16 @@ only when the profile sets ``contract = "graphql-sse"``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from conformance.capture.http import capture
-from conformance.capture.model import Capture, CaptureRequest
 from conformance.checks.context import MAX_EVIDENCE, CheckContext, event_evidence, plural
 from conformance.checks.registry import check
+from conformance.contracts.graphql_session import CONTRACT, GraphqlRun
 from conformance.evidence import escape_excerpt
 from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped
-from conformance.profiles import Profile
 
-CONTRACT = "graphql-sse"
 SPEC = "https://github.com/enisdenjo/graphql-sse/blob/master/PROTOCOL.md"
 SPEC_DISTINCT = f"{SPEC}#distinct-connections-mode"
-# A field no schema has: the document fails validation whatever the server's schema is.
-DEFAULT_INVALID_QUERY = "subscription { conformanceNoSuchField }"
-
-
-@dataclass(frozen=True)
-class GraphqlRun:
-    """The follow-up: the invalid operation sent and what came back."""
-
-    query: str
-    capture: Capture
 
 
 def _json(text: str) -> Any:
@@ -46,24 +32,6 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
-
-
-async def follow_up(target: str, profile: Profile, main: Capture) -> GraphqlRun | None:
-    """POST a query that fails validation, as the profile's request does; None for other contracts.
-
-    Never raises: the exchange is one bounded capture (the profile's limits).
-    """
-    if profile.contract != CONTRACT:
-        return None
-    query = str(profile.options.get("invalid_query", DEFAULT_INVALID_QUERY))
-    request = profile.capture_request(main.url or target)
-    body = json.dumps({"query": query}).encode("utf-8")
-    cap = await capture(
-        CaptureRequest(request.url, "POST", request.headers, body),
-        profile.limits,
-        is_last=lambda event, index: event.type == "complete",
-    )
-    return GraphqlRun(query, cap)
 
 
 def _stream(ctx: CheckContext) -> Outcome | None:

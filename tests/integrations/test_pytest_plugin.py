@@ -69,6 +69,14 @@ def total_checks() -> int:
     return len(checks.all_checks())
 
 
+def other_contract_checks() -> int:
+    """Checks of contracts added after these tests (mcp.*, graphql.*): each skips on a RAM stream."""
+    from conformance import checks
+
+    known = ("http", "framing", "payload", "stream", "browser", "openai")
+    return sum(1 for s in checks.all_checks() if s.id.split(".")[0] not in known)
+
+
 def assert_counts(
     result: pytest.RunResult, *, failed: int = 0, extra: int = 0, warnings: int | None = None
 ) -> None:
@@ -80,7 +88,7 @@ def assert_counts(
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == failed, outcomes
     skipped = outcomes.get("skipped", 0)
-    assert 1 <= skipped <= 5, outcomes
+    assert 1 <= skipped <= 5 + other_contract_checks(), outcomes
     assert outcomes.get("passed", 0) + skipped + failed == total_checks() + extra, outcomes
     if warnings is not None:
         assert outcomes.get("warnings", 0) == warnings, outcomes
