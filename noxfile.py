@@ -39,7 +39,7 @@ def serve(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Unit and integration tests (everything but the browser tests)."""
-    session.install("-e", ".[test,load,bench,sdk]")
+    session.install("-e", ".[test,load,bench,sdk,sdk-mcp]")
     install_vue(session)
     session.run("pytest", *session.posargs)
 
@@ -47,7 +47,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff and mypy --strict."""
-    session.install("-e", ".[dev,load,bench]")
+    session.install("-e", ".[dev,load,bench,sdk-mcp]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")

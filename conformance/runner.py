@@ -19,6 +19,7 @@ from conformance.capture.http import capture, warm_up
 from conformance.capture.model import Capture, CaptureFn, CaptureRequest
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
+from conformance.contracts.follow_ups import FOLLOW_UPS, validate_profile
 from conformance.models import Report, Result, Verdict
 from conformance.profiles import Profile
 
@@ -64,6 +65,8 @@ async def _concurrent(run: Clients) -> list[Capture]:
 async def _disconnect(run: Clients) -> DisconnectRun:
     """stream.disconnect: clients that hang up mid-stream, then one that must get it whole."""
     profile = run.profile
+    if profile.disconnect_clients == 0:
+        return DisconnectRun()  # no aborting client, so no follow-up either (e.g. one session each)
     after = profile.disconnect_after_events
     aborted = await asyncio.gather(
         *(run.stream(abort_after_events=after) for _ in range(profile.disconnect_clients))
@@ -158,6 +161,7 @@ async def run_suite(
     ``only``/``skip`` glob that matches no check; network trouble never raises (it is in
     ``report.capture.end_reason`` and the verdicts).
     """
+    validate_profile(profile)
     specs = checks.select(only, skip)
     needs = set().union(*(s.needs for s in specs)) if specs else set()
     warm_up()
@@ -192,8 +196,12 @@ async def run_suite(
         ticker.cancel()
     if progress is not None:
         progress(Progress(len(main.events), main.decoded_bytes, time.monotonic() - t0, "judging"))
+    follow_ups: dict[str, object] = {}
+    for name, job in FOLLOW_UPS.items():
+        if name in needs and (record := await job(target, profile, main)) is not None:
+            follow_ups[name] = record
     extras: dict[str, Any] = dict(zip(jobs, outcomes, strict=True))
-    ctx = CheckContext(main, profile, suite_stalls=tuple(lag.stalls), **extras)
+    ctx = CheckContext(main, profile, suite_stalls=tuple(lag.stalls), extra=follow_ups, **extras)
     results = judge(ctx, specs)
     extra = {name: jobs[name].captures(value) for name, value in extras.items()}
     return Report(

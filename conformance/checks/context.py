@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from conformance.capture.model import Capture, TimedEvent
@@ -36,6 +37,9 @@ class CheckContext:
     # Times (time.monotonic()) and lengths in seconds when the suite's own event loop was late:
     # a machine too busy to read the socket makes a stream look bursty without the server's help.
     suite_stalls: tuple[tuple[float, float], ...] = ()
+    # Records of application contracts' follow-up jobs, keyed by a check's ``needs`` name (e.g.
+    # "mcp": the session an MCP driver ran after the main capture); absent: not run.
+    extra: Mapping[str, object] = field(default_factory=dict)
 
     def stalled_between(self, start: float, end: float) -> float:
         """Seconds the suite itself was stalled within [start, end] of the main capture's clock.
@@ -84,12 +88,30 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+# Profile option (``[options] json_answer_ok = true``): a 200 ``application/json`` answer is as valid
+# as a stream (MCP Streamable HTTP lets a server answer a POST either way). The SSE checks then
+# skip with a reason and the contract's own checks judge the JSON.
+JSON_ANSWER_OK = "json_answer_ok"
+
+
+def json_answer(ctx: CheckContext) -> bool:
+    """True when the main capture is a 200 JSON answer that the profile accepts instead of a stream."""
+    cap = ctx.capture
+    if not ctx.profile.options.get(JSON_ANSWER_OK) or cap.status != 200:
+        return False
+    value = cap.header("content-type") or ""
+    return value.split(";")[0].strip().lower() == "application/json"
+
+
 def require_stream(ctx: CheckContext, *, body: bool = False) -> Outcome | None:
     """The one guard "is this a 200 stream at all?": a skip when it is not, else None.
 
     Browsers never get past a missing or non-200 response (EventSource stops there), so checks of
     what a page would see are not judged; http.status reports why. With ``body=True`` a 200 with
     no body byte at all is skipped too (checks of the bytes have nothing to read). Never raises.
+
+    A JSON answer that the profile accepts (:data:`JSON_ANSWER_OK`) is skipped too: it is valid,
+    and it is not an event stream to judge.
     """
     cap = ctx.capture
     if cap.status is None:
@@ -98,4 +120,8 @@ def require_stream(ctx: CheckContext, *, body: bool = False) -> Outcome | None:
         return skipped(f"not judged: status {cap.status} (EventSource stops there; http.status)")
     if body and not cap.chunks:
         return skipped(f"no body to judge ({cap.end_reason})")
+    if json_answer(ctx):
+        return skipped(
+            "a JSON answer (application/json), valid for this profile: no stream to judge"
+        )
     return None

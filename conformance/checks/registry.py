@@ -33,6 +33,8 @@ CHECK_MODULES = (
     "conformance.contracts.openai_chat",
     "conformance.contracts.openai_responses",
     "conformance.contracts.anthropic_messages",
+    "conformance.contracts.mcp_streamable_http",
+    "conformance.contracts.graphql_sse",
 )
 
 
