@@ -1,0 +1,199 @@
+"""One setting of the suite (:class:`Setting`): how it is given, checked and parsed; and the small
+converters the table uses (headers, bodies, globs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from conformance.errors import ProfileError, SettingError
+
+DATA_FORMATS = ("json", "text", "any")
+DEFAULT_PROFILE = "generic"  # any endpoint: protocol checks only, no application contract
+DEFAULT_READY_TIMEOUT = 30.0
+DEFAULT_LAUNCH_GRACE = 5.0
+
+Section = Literal["top", "request", "limits", "run"]
+Bound = Literal["", ">0", ">=0"]
+TOP: Section = "top"
+REQUEST: Section = "request"
+LIMITS: Section = "limits"
+RUN: Section = "run"
+OUTPUT = "selection and output"
+LAUNCH = "launch the server under test"
+# argparse group of each section (a run setting may name its own)
+GROUP_TITLES: dict[str, str] = {
+    TOP: "expectations (override the profile)",
+    REQUEST: "request",
+    LIMITS: "capture limits",
+    RUN: OUTPUT,
+}
+
+_TYPE_NAMES = {int: "int", float: "float", str: "str", bool: "bool", tuple: "tuple", dict: "dict"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: the single place its name, type, flag, help and parsing rules are written.
+
+    ``kind`` is int, float, str, bool, tuple (``headers``) or dict (``options``); ``optional``
+    admits None, which the words in ``unset`` mean (compared case-insensitively). ``flag`` ""
+    derives ``--the-name``; None means the setting has no flag (profile files only). ``repeat``
+    settings are given several times (``-H``, ``--only``) and ``parse`` returns a list per item.
+    """
+
+    name: str
+    kind: type
+    help: str
+    section: Section = TOP
+    metavar: str | None = None
+    optional: bool = False
+    unset: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    bound: Bound = ""
+    flag: str | None = ""
+    aliases: tuple[str, ...] = ()
+    repeat: bool = False
+    parse: Callable[[str], Any] | None = None  # flag text -> value (default: by kind)
+    from_toml: Callable[[Any], Any] | None = None  # profile-file value -> value
+    group: str = ""  # argparse group, for run settings
+    pytest: bool = True  # mirrored by the pytest plugin as --sse-<flag>
+    ini: bool = False  # also an ini key of the pytest plugin (sse_<name>)
+
+    @property
+    def option(self) -> str | None:
+        """The long flag (``--expect-count``), or None for a profile-file-only setting."""
+        if self.flag is None:
+            return None
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def option_strings(self) -> tuple[str, ...]:
+        if self.option is None:
+            return ()
+        shorts = tuple(a for a in self.aliases if not a.startswith("--"))
+        longs = tuple(a for a in self.aliases if a.startswith("--"))
+        return (*shorts, self.option, *longs)
+
+    @property
+    def pytest_option(self) -> str:
+        """``--sse-expect-count``: the plugin's twin of the flag."""
+        return "--sse-" + (self.option or self.name)[2:]
+
+    @property
+    def pytest_dest(self) -> str:
+        return "sse_" + self.name
+
+    @property
+    def key(self) -> str:
+        """The key in a profile file: ``expect_count``, ``request.method``, ``limits.deadline``."""
+        return self.name if self.section in (TOP, RUN) else f"{self.section}.{self.name}"
+
+    @property
+    def types(self) -> tuple[type, ...]:
+        """The Python types a value may have once set (bool is never an int here)."""
+        base: tuple[type, ...] = (int, float) if self.kind is float else (self.kind,)
+        if self.kind is dict:
+            base = (Mapping,)
+        return (*base, type(None)) if self.optional else base
+
+    def check(self, value: Any) -> None:
+        """Raise ProfileError when ``value`` has the wrong type or is out of bounds."""
+        allowed = self.types
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            want = " or ".join(
+                "none" if t is type(None) else _TYPE_NAMES.get(t, t.__name__) for t in allowed
+            )
+            raise ProfileError(f"{self.name} must be {want}, not {value!r}")
+        if value is None:
+            return
+        if self.choices and value not in self.choices:
+            raise ProfileError(
+                f"{self.name} must be one of {', '.join(self.choices)}, not {value!r}"
+            )
+        problem = _bound_problem(self.bound, value)
+        if problem:
+            raise ProfileError(f"{self.name} must be {problem}")
+
+    def from_text(self, text: str) -> Any:
+        """The value of a flag (or pytest option) given as ``text``; raises SettingError."""
+        where = self.option or self.name
+        if text.lower() in self.unset:
+            return None
+        if self.parse is not None:
+            return self.parse(text)
+        if self.choices and text not in self.choices:
+            raise SettingError(f"{where}: invalid choice {text!r} (choose from {self.choices})")
+        if self.kind is str:
+            return text
+        value: int | float
+        either = f" (or {self.unset[0]!r})" if self.unset else ""
+        try:
+            value = int(text) if self.kind is int else float(text)
+        except ValueError:
+            what = "an integer" if self.kind is int else "a number"
+            raise SettingError(f"{where}: not {what}{either}: {text!r}") from None
+        problem = _bound_problem(self.bound, value)
+        if problem:
+            raise SettingError(f"{where} must be {problem}: {text!r}")
+        return value
+
+    def from_file(self, value: Any) -> Any:
+        """The value of a profile-file key (TOML has no null: an unset word means None)."""
+        if isinstance(value, str) and value.lower() in self.unset:
+            return None
+        return value if self.from_toml is None else self.from_toml(value)
+
+
+def _bound_problem(bound: Bound, value: Any) -> str:
+    if bound == ">0" and not value > 0:
+        return "> 0"
+    if bound == ">=0" and not value >= 0:
+        return ">= 0"
+    return ""
+
+
+def parse_header(text: str) -> list[tuple[str, str]]:
+    """``Name: value`` (the -H flag) to a pair; raises SettingError with a one-line reason."""
+    name, sep, rest = text.partition(":")
+    if not sep or not name.strip():
+        raise SettingError(f"header {text!r} is not 'Name: value'")
+    return [(name.strip(), rest.strip())]
+
+
+def headers_from_mapping(mapping: Any) -> tuple[tuple[str, str], ...]:
+    """A profile's ``[request.headers]`` table to pairs; raises ProfileError when not a table."""
+    if not isinstance(mapping, Mapping):
+        raise ProfileError("request.headers must be a table of name = value")
+    return tuple((str(k), str(v)) for k, v in mapping.items())
+
+
+def merge_headers(
+    base: Sequence[tuple[str, str]], given: Sequence[tuple[str, str]]
+) -> tuple[tuple[str, str], ...]:
+    """``base`` with ``given`` added: a given header replaces every base header of its name."""
+    names = {name.lower() for name, _ in given}
+    return tuple(h for h in base if h[0].lower() not in names) + tuple(given)
+
+
+def read_body(text: str) -> str:
+    """The request body of ``--data``: the text itself, or the file named after ``@``."""
+    if not text.startswith("@"):
+        return text
+    try:
+        with open(text[1:], encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise SettingError(f"cannot read body file {text[1:]}: {exc.strerror or exc}") from None
+
+
+def body_from_file(value: Any) -> Any:
+    """A table or array body is sent as JSON; a string as is."""
+    return json.dumps(value) if isinstance(value, Mapping | list) else value
+
+
+def parse_globs(text: str) -> list[str]:
+    """``--only 'http.*,framing.*'``: comma-separated check-id globs."""
+    return [g.strip() for g in text.split(",") if g.strip()]
