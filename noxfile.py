@@ -45,6 +45,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def slow(session: nox.Session) -> None:
+    """The slow tests (real servers held for minutes): not part of plain ``nox``; CI runs them."""
+    session.install("-e", ".[test,load,bench,sdk,sdk-mcp]")
+    install_vue(session)
+    session.run("pytest", "-m", "slow", *session.posargs, success_codes=[0, 5])
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff and mypy --strict."""
     session.install("-e", ".[dev,load,bench,sdk-mcp]")
