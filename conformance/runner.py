@@ -182,7 +182,7 @@ async def run_suite(
             progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
 
     clients = Clients(profile.capture_request(target), profile, t0, read_stream or capture)
-    jobs = {name: EXTRA_CLIENTS[name] for name in sorted(needs)}
+    jobs = {name: EXTRA_CLIENTS[name] for name in sorted(needs) if name in EXTRA_CLIENTS}
     main_task = clients.read(
         clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from conformance.errors import SelectionError
 from conformance.models import Outcome, OutcomeKind, Result, Severity, Verdict
 
 if TYPE_CHECKING:
@@ -145,11 +146,12 @@ def get(check_id: str) -> CheckSpec:
 def select(only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[CheckSpec]:
     """Checks whose id matches any ``only`` glob (all when empty) and no ``skip`` glob.
 
-    Raises ValueError when a glob matches nothing, so a typo is never a silently empty run.
+    Raises SelectionError (a UsageError, so a ValueError) when a glob matches nothing, so a typo
+    is never a silently empty run.
     """
     specs = all_checks()
     for pattern in (*only, *skip):
         if not any(fnmatch.fnmatchcase(s.id, pattern) for s in specs):
-            raise ValueError(f"no check matches {pattern!r} (see --list-checks)")
+            raise SelectionError(f"no check matches {pattern!r} (see --list-checks)")
     chosen = [s for s in specs if not only or any(fnmatch.fnmatchcase(s.id, p) for p in only)]
     return [s for s in chosen if not any(fnmatch.fnmatchcase(s.id, p) for p in skip)]
