@@ -31,7 +31,7 @@ def install_vue(session: nox.Session) -> None:
 @nox.session
 def serve(session: nox.Session) -> None:
     """Run the reference RAM streamer (flags after -- go to python -m reference)."""
-    session.install("-e", ".")
+    session.install("-e", ".[reference]")
     install_vue(session)
     session.run("python", "-m", "reference", *session.posargs)
 
@@ -71,9 +71,11 @@ def conformance(session: nox.Session) -> None:
     """
     import socket
 
-    session.install("-e", ".")
+    session.install("-e", ".[reference]")
     args = list(session.posargs)
-    if any(a.startswith(("http://", "https://")) for a in args):
+    if args and not args[0].startswith("-"):
+        # A target was given (a URL, or something meant as one): the CLI judges it, or says in
+        # its own words why it cannot (`nox -s conformance -- not-a-url`), not nox's traceback.
         session.run("sse-conformance", *args)
         return
     with socket.socket() as sock:
@@ -101,7 +103,7 @@ def e2e(session: nox.Session) -> None:
 
     With no --base-url they start the reference themselves; `-- --base-url URL` drives any deployment.
     """
-    session.install("-e", ".[e2e]")
+    session.install("-e", ".[browser]")
     install_vue(session)
     session.run(
         "pytest",
@@ -116,6 +118,23 @@ def e2e(session: nox.Session) -> None:
         "test-results/e2e",
         *session.posargs,
     )
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """Build the sdist and the wheel, ``twine check`` them, install the wheel into a fresh venv
+    outside the repository and run both console scripts there (testing/wheel_check.py).
+
+    Not part of plain ``nox`` (a build and a venv install take about a minute); .ci/run runs it.
+    """
+    session.install("build", "twine")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+    built = sorted(dist.iterdir())
+    session.run("twine", "check", "--strict", *map(str, built))
+    (wheel,) = (p for p in built if p.suffix == ".whl")
+    session.run("python", str(ROOT / "testing" / "wheel_check.py"), str(wheel), *session.posargs)
 
 
 @nox.session

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from conformance.profiles import load_profile
     from conformance.runner import run_suite, run_suite_sync
 
+# The one home of the version: pyproject.toml reads it (hatch), both scripts print it (--version).
+__version__ = "0.1.0"
+
 __all__ = [
     "Event",
     "Parser",

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
-from conformance import checks
+from conformance import __version__, checks
 from conformance.errors import UsageError, one_line
 from conformance.models import Report
 from conformance.parser import Parser
@@ -51,7 +51,7 @@ class _CommandLine(_Parser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         argv = list(sys.argv[1:] if args is None else args)
-        if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
             argv.insert(0, RUN)
         return super().parse_known_args(argv, namespace)
 
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Judge a Server-Sent Events endpoint check by check. "
         f"'{PROG} URL [flags]' is short for '{PROG} run URL [flags]'.",
     )
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{run,decode,load}", parser_class=_Parser)
     run = sub.add_parser(
         RUN,

@@ -11,7 +11,7 @@ Two mechanisms, so both a change in the page's code and a change in its environm
 * ``script`` mutants run before the page's own scripts (Playwright init script) and patch the
   browser API the page relies on. They need no knowledge of the page's code, and work against
   any deployment (``--base-url``).
-* ``edit`` mutants serve a modified copy of ``static/`` (the reference's ``static_dir`` setting):
+* ``edit`` mutants serve a modified copy of ``reference/static/`` (setting ``static_dir``):
   a literal text replacement in one file, which must match, or the run stops with one line.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class TextEdit:
-    file: str  # relative to static/
+    file: str  # relative to reference/static/
     old: str
     new: str
 
@@ -82,7 +82,7 @@ IGNORE_SENTINEL = Mutant(
 
 SENTINEL_KEEPS_OPEN = Mutant(
     name="sentinel-keeps-open",
-    description="static/app.js with the close() on the sentinel removed (the demo's classic bug)",
+    description="app.js with the close() on the sentinel removed (the demo's classic bug)",
     expected_failures=(("test_full_run", "not completed"),),
     edit=TextEdit(
         file="app.js",
@@ -93,7 +93,7 @@ SENTINEL_KEEPS_OPEN = Mutant(
 
 STOP_KEEPS_STREAMING = Mutant(
     name="stop-keeps-streaming",
-    description="static/app.js whose Stop button changes the status but leaves the stream open",
+    description="app.js whose Stop button changes the status but leaves the stream open",
     expected_failures=(("test_stop_mid_stream_closes_the_stream", "the page went on after Stop"),),
     edit=TextEdit(
         file="app.js",
@@ -116,7 +116,7 @@ def get_mutant(name: str) -> Mutant:
 
 
 def make_broken_copy(mutant: Mutant, source: Path, destination: Path) -> Path:
-    """Copy ``source`` (static/) to ``destination`` with the mutant's edit applied."""
+    """Copy ``source`` (reference/static/) to ``destination`` with the mutant's edit applied."""
     if mutant.edit is None:
         raise MutantError(f"broken page {mutant.name!r} has no static edit")
     shutil.copytree(source, destination)

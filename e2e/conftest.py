@@ -28,7 +28,7 @@ from e2e.servers import serve_reference
 from e2e.ui import TIMELINE_SCRIPT, MonitorPage, PageConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-STATIC_DIR = ROOT / "static"
+STATIC_DIR = ROOT / "reference" / "static"
 SESSION_INTERVAL = 0.05  # fast, so a 22-message run takes about a second
 CHOSEN_BROWSER = pytest.StashKey[BrowserChoice]()
 
@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--static-dir",
         default=None,
-        help="serve this folder as the page instead of static/ (own reference server only)",
+        help="serve this folder as the page instead of reference/static/ (own reference server only)",
     )
     group.addoption(
         "--all-mutants",
@@ -70,7 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest.exit(str(error), returncode=4)
         if mutant.edit is not None and given_base_url(config):
             pytest.exit(
-                f"--broken-page {name} edits static/, which only works without --base-url",
+                f"--broken-page {name} edits reference/static/, which only works without --base-url",
                 returncode=4,
             )
     chosen = config.getoption("--static-dir")
@@ -143,7 +143,7 @@ def mutant(pytestconfig: pytest.Config) -> Mutant | None:
 def static_dir(
     pytestconfig: pytest.Config, mutant: Mutant | None, tmp_path_factory: pytest.TempPathFactory
 ) -> Path | None:
-    """The page folder served: None for static/, else --static-dir or a mutant's broken copy."""
+    """The page folder served: None for reference/static/, else --static-dir or a mutant's broken copy."""
     chosen = pytestconfig.getoption("--static-dir")
     source = Path(chosen).resolve() if chosen else STATIC_DIR
     if mutant is None or mutant.edit is None:

@@ -27,7 +27,7 @@ from e2e.servers import (
 from e2e.ui import check_sample
 from testing.support import uvicorn_thread
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "reference" / "static"
 
 
 async def hello(scope: Scope, receive: Receive, send: Send) -> None:

@@ -20,11 +20,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from reference.sampler import MemoryReading, Sampler
-from reference.settings import PROJECT_ROOT, Settings
+from reference.settings import PROJECT_ROOT, VUE_FILE_NAME, Settings
 from reference.stream import FIRST_MESSAGE, SENTINEL, SSEStream, StreamHub
 
 STREAM_PATH = "/api/stream"
-VUE_FILE_NAME = "vue.esm-browser.prod.js"
 VUE_URL = "/vendor/" + VUE_FILE_NAME
 LAST_EVENT_ID_DIGITS = re.compile(r"[0-9]{1,9}")
 MISSING_VUE_MARKER = "<!-- vue-missing -->"
@@ -153,7 +152,8 @@ def create_app(
             "sentinel": SENTINEL,
         }
 
-    @app.get("/healthz")
+    # HEAD too: `curl -I` is how people check that a server is up.
+    @app.api_route("/healthz", methods=["GET", "HEAD"])
     async def healthz() -> dict[str, Any]:
         counters = hub.counters
         return {
@@ -171,7 +171,7 @@ def create_app(
             "vue_installed": vue_file.is_file(),
         }
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
     async def index() -> HTMLResponse:
         page = (settings.static_dir / "index.html").read_text(encoding="utf-8")
         if not vue_file.is_file():

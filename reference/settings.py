@@ -14,10 +14,31 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
+from conformance import __version__
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VUE_FILE_NAME = "vue.esm-browser.prod.js"
+
+
+def packaged_dir(name: str) -> Path:
+    """A folder shipped inside the ``reference`` package (``static``, ``vendor``), found through
+    importlib.resources so it is right in a checkout, an editable install and a wheel alike."""
+    return Path(str(resources.files("reference").joinpath(name)))
+
+
+def default_vue_dir() -> Path:
+    """Where Vue's browser build is: the copy a wheel carries (``reference/vendor/``, put there
+    by hatch_build.py from the npm package), else a checkout's ``node_modules/vue/dist``."""
+    vendor = packaged_dir("vendor")
+    if (vendor / VUE_FILE_NAME).is_file():
+        return vendor
+    return PROJECT_ROOT / "node_modules" / "vue" / "dist"
+
+
 ENV_PREFIX = "RAM_MONITOR_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -101,16 +122,16 @@ class Settings:
         "exit at the latest this many seconds after SIGINT/SIGTERM (default 1.0)",
     )
     static_dir: Path = _setting(  # noqa: RUF009 (a field with metadata)
-        PROJECT_ROOT / "static",
+        packaged_dir("static"),
         _to_path,
         "DIR",
-        "folder of the page (default: static/ of the project)",
+        "folder of the page (default: the page shipped in the package, reference/static/)",
     )
     vue_dir: Path = _setting(  # noqa: RUF009 (a field with metadata)
-        PROJECT_ROOT / "node_modules" / "vue" / "dist",
+        default_vue_dir(),
         _to_path,
         "DIR",
-        "folder holding vue.esm-browser.prod.js (default: node_modules/vue/dist)",
+        f"folder holding {VUE_FILE_NAME} (default: the wheel's copy, else node_modules/vue/dist)",
     )
     log_level: str = _setting(
         "info", _to_level, "LEVEL", f"one of {', '.join(LOG_LEVELS)} (default info)"
@@ -181,11 +202,12 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> _Parser:
     parser = _Parser(
-        prog="python -m reference",
+        prog="ram-monitor",
         description="Reference SSE server: streams the machine's RAM usage at GET /api/stream.",
         epilog=f"Every flag can also be set by an environment variable {ENV_PREFIX}<NAME>, "
         f"e.g. {env_name('max_streams')}=100; a flag wins over the variable.",
     )
+    parser.add_argument("--version", action="version", version=f"ram-monitor {__version__}")
     for field in fields(Settings):
         flag = "--" + field.name.replace("_", "-")
         parser.add_argument(

@@ -56,7 +56,7 @@ def test_every_field_has_an_environment_variable() -> None:
         env_name("send_timeout"): "1",
         env_name("queue_size"): "2",
         env_name("shutdown_timeout"): "0.5",
-        env_name("static_dir"): str(ROOT / "static"),
+        env_name("static_dir"): str(ROOT / "reference" / "static"),
         env_name("vue_dir"): "/nowhere",
         env_name("log_level"): "WARNING",
         env_name("access_log"): "yes",
