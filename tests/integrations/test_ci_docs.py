@@ -20,8 +20,21 @@ BLOCK = re.compile(r"```yaml\n(.*?)```", re.S)
 
 def blocks() -> list[Any]:
     found = BLOCK.findall(DOC.read_text(encoding="utf-8"))
-    assert len(found) == 3, "expected the GitHub workflow, the pytest step and the GitLab job"
-    return [yaml.safe_load(text) for text in found]
+    assert len(found) == 4, "expected the action, the GitHub workflow, the pytest step, GitLab"
+    return [yaml.safe_load(text) for text in found][1:] + [yaml.safe_load(found[0])]
+
+
+def test_the_action_recipe_uses_real_inputs() -> None:
+    action = yaml.safe_load((DOC.parent.parent / "action.yml").read_text(encoding="utf-8"))
+    steps = blocks()[3]
+    (use,) = (s for s in steps if s.get("id") == "sse")
+    assert set(use["with"]) <= set(action["inputs"])
+    assert "url" in use["with"]
+    upload = steps[-1]
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"].removeprefix("${{ steps.sse.outputs.").rstrip(" }") in (
+        action["outputs"]
+    )
 
 
 def commands(node: Any) -> list[str]:
