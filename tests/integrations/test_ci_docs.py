@@ -21,7 +21,7 @@ BLOCK = re.compile(r"```yaml\n(.*?)```", re.S)
 def blocks() -> list[Any]:
     found = BLOCK.findall(DOC.read_text(encoding="utf-8"))
     assert len(found) == 4, "expected the action, the GitHub workflow, the pytest step, GitLab"
-    return [yaml.safe_load(text) for text in found][1:] + [yaml.safe_load(found[0])]
+    return [yaml.safe_load(text) for text in (*found[1:], found[0])]
 
 
 def test_the_action_recipe_uses_real_inputs() -> None:
