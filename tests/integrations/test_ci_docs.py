@@ -32,8 +32,9 @@ def test_the_action_recipe_uses_real_inputs() -> None:
     assert "url" in use["with"]
     upload = steps[-1]
     assert upload["if"] == "always()"
-    assert upload["with"]["path"].removeprefix("${{ steps.sse.outputs.").rstrip(" }") in (
-        action["outputs"]
+    assert (
+        upload["with"]["path"].removeprefix("${{ steps.sse.outputs.").rstrip(" }")
+        in (action["outputs"])
     )
 
 
