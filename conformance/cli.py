@@ -13,6 +13,7 @@ Exit codes: 0 nothing failed (warnings allowed; --strict makes them fail), 1 a c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -22,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 from conformance import __version__, checks
+from conformance.diagnosis import not_a_stream
 from conformance.errors import UsageError, one_line
 from conformance.models import Report
 from conformance.parser import Parser
@@ -155,7 +157,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if report.unreachable:
         raise UsageError(f"cannot reach {url}: {report.capture.end_message}")
     color = not args.no_color and out.isatty() and "NO_COLOR" not in os.environ
-    out.write(render_report(report, color=color, strict=options.strict) + "\n")
+    verdict = not_a_stream(report.capture)
+    if verdict is None:
+        out.write(render_report(report, color=color, strict=options.strict) + "\n")
+    else:
+        out.write(_not_a_stream_text(report, verdict))
     write_reports(
         report,
         json=options.json_report,
@@ -165,7 +171,39 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         strict=options.strict,
         launch_output=launch_output,
     )
+    _list_reports(options, out)
     return report.exit_code(options.strict)
+
+
+# --- first-run help (issue 14): a target that is not a stream, where the reports went ---------
+
+
+def _not_a_stream_text(report: Report, verdict: str) -> str:
+    """One FAIL instead of a table of skips and framing warnings about HTML."""
+    cap = report.capture
+    judged = sum(1 for r in report.results if r.verdict.value != "skip")
+    return (
+        f"{report.target}  HTTP {cap.status}\n\n"
+        f"FAIL  {verdict}\n"
+        f"      ({len(report.results)} checks ran, {judged} judged; they are in the reports: "
+        "--json-report / --html-report)\n"
+    )
+
+
+def _list_reports(options: RunOptions, out: TextIO) -> None:
+    """Say where each report written went, so a user (or CI log) can open it."""
+    written = [
+        ("JSON report", options.json_report),
+        ("JUnit XML", options.junit_xml),
+        ("HTML report", options.html_report),
+        ("captured body", options.save_body),
+    ]
+    for label, path in written:
+        if path:
+            out.write(f"wrote {label}: {path}\n")
+
+
+# --- end of first-run help ---------------------------------------------------------------------
 
 
 def _with_launch(
@@ -201,6 +239,8 @@ def decode(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         while block := source.read(65536):
             for event in parser.feed(block):
                 out.write(_event_json(event.type, event.data, event.last_event_id) + "\n")
+    except BrokenPipeError:
+        raise  # the reader of our stdout left (`| head`): main() exits quietly
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     finally:
@@ -247,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
     except BrokenPipeError:
+        # `sse-conformance decode FILE | head`: the reader left. Point stdout at devnull so the
+        # interpreter's final flush does not print "Exception ignored ... BrokenPipeError".
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 

@@ -170,13 +170,19 @@ class SSECheckItem(pytest.Item):
         self.title = title
         self.add_marker(pytest.mark.sse_check(check_id))
 
-    def runtest(self) -> None:
+    def setup(self) -> None:
+        """Capture once (first item); an unreachable target is one setup error, and the session
+        stops there rather than failing every check with the same line."""
         state = self.config.stash[STATE]
         report = _ensure_report(self.session, state)
         if report.unreachable:
-            raise CheckFailed(
-                f"cannot reach {state.url}: {report.capture.end_message or report.capture.end_reason}"
-            )
+            message = f"cannot reach {state.url}: {report.capture.end_message or report.capture.end_reason}"
+            self.session.shouldstop = message
+            pytest.fail(message, pytrace=False)
+
+    def runtest(self) -> None:
+        state = self.config.stash[STATE]
+        report = _ensure_report(self.session, state)
         result = report.result(self.check_id)
         from conformance.models import Verdict
 
@@ -226,6 +232,15 @@ def pytest_collection_modifyitems(
         return
     suite = SSESuite.from_parent(session, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME)
     items[:0] = suite.collect()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``pytest --sse-url URL`` with no test path collects only the checks: run where it is
+    typed (a project's root, this repository) it must not pick up that folder's own tests (nor
+    need their dependencies). Name a path to add tests of your own on ``sse_capture``."""
+    if STATE not in config.stash or config.args_source is pytest.Config.ArgsSource.ARGS:
+        return None
+    return True
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 
 import httpx
 
+from conformance.capture.connect_errors import explain
 from conformance.capture.model import (
     DEFAULT_LIMITS,
     Capture,
@@ -81,13 +82,6 @@ async def _send(
         if not task.done():
             task.cancel()
             await asyncio.wait({task}, timeout=1.0)
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The first real error inside (nested) exception groups, for a one-line message."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
 
 
 def warm_up() -> None:
@@ -164,10 +158,7 @@ async def capture(
             cap.t_end = now()
             return cap
         except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
-            end(
-                EndReason.CONNECT_ERROR,
-                f"cannot connect to {request.url}: {exc or type(exc).__name__}",
-            )
+            end(EndReason.CONNECT_ERROR, explain(request.url, exc))
             cap.t_end = now()
             return cap
         except httpx.HTTPError as exc:
@@ -175,11 +166,7 @@ async def capture(
             cap.t_end = now()
             return cap
         except Exception as exc:  # below httpx (sockets, DNS, TLS): still one line, no traceback
-            leaf = _leaf(exc)
-            end(
-                EndReason.CONNECT_ERROR,
-                f"cannot connect to {request.url}: {type(leaf).__name__}: {leaf}",
-            )
+            end(EndReason.CONNECT_ERROR, explain(request.url, exc))
             cap.t_end = now()
             return cap
 

@@ -267,8 +267,13 @@ def test_sse_capture_fixture_for_a_teams_own_checks(
             *plugin_args(), "--sse-url", url(good), *FAST, "test_team.py", "-k", "team"
         )
         alone = app.state.streams
-        everything = pytester.runpytest_subprocess(*plugin_args(), "--sse-url", url(good), *FAST)
+        everything = pytester.runpytest_subprocess(
+            *plugin_args(), "--sse-url", url(good), *FAST, "test_team.py"
+        )
         full = app.state.streams - alone
+        # No test path: only the checks (the folder's own tests are not collected).
+        only_checks = pytester.runpytest_subprocess(*plugin_args(), "--sse-url", url(good), *FAST)
+    assert_counts(only_checks, extra=0)
     result.assert_outcomes(passed=2, deselected=total_checks())
     assert alone == 1  # one capture for both tests
     assert_counts(everything, extra=2)
@@ -315,7 +320,7 @@ def test_bad_flags_are_usage_errors(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
-def test_unreachable_target_fails_each_item_in_one_line(pytester: pytest.Pytester) -> None:
+def test_unreachable_target_is_one_error_naming_the_cause(pytester: pytest.Pytester) -> None:
     port = free_port()
     result = pytester.runpytest_subprocess(
         *plugin_args(),
@@ -326,9 +331,14 @@ def test_unreachable_target_fails_each_item_in_one_line(pytester: pytest.Pyteste
         "-p",
         "no:cacheprovider",
     )
-    assert result.ret == 1
-    result.stdout.fnmatch_lines([f"*cannot reach http://127.0.0.1:{port}/*"])
+    # The session stops at the first item: exit 2, like the CLI's exit for an unreachable target.
+    assert result.ret == pytest.ExitCode.INTERRUPTED == 2
+    result.assert_outcomes(errors=1)  # not one failure per check
+    result.stdout.fnmatch_lines(
+        [f"*cannot reach http://127.0.0.1:{port}/: connection refused: is the server running*"]
+    )
     assert "Traceback" not in result.stdout.str()
+    assert "CheckFailed" not in result.stdout.str()
 
 
 def test_launch_html_report_and_profile_file(pytester: pytest.Pytester, tmp_path: Path) -> None:

@@ -134,3 +134,32 @@ async def test_healthz_reports_open_streams(build: AppFactory) -> None:
     assert health["status"] == "ok"
     assert health["open_streams"] == 0
     assert health["max_streams"] == 5000
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz"])
+async def test_head_answers_200_like_get(build: AppFactory, path: str) -> None:
+    """`curl -I` is how people check that a server is up."""
+    async with client_for(build().app) as client:
+        head = await client.head(path)
+        get = await client.get(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+
+
+def test_the_page_ships_inside_the_package() -> None:
+    """The default page folder is the package's own (importlib.resources), so a wheel has it."""
+    import reference
+    from reference.settings import Settings
+
+    assert Settings().static_dir == Path(reference.__file__).resolve().parent / "static"
+    assert (Settings().static_dir / "index.html").is_file()
+
+
+def test_ram_monitor_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance import __version__
+    from reference.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"ram-monitor {__version__}\n"
