@@ -54,8 +54,8 @@ def explain(url: str, exc: BaseException) -> str:
     ):
         return f"connection refused: is the server running on {where}?"
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
-        leaf = next(e for e in chain if isinstance(e, ssl.SSLCertVerificationError))
-        return f"TLS certificate not trusted: {leaf.verify_message or leaf}"
+        cert = next(e for e in chain if isinstance(e, ssl.SSLCertVerificationError))
+        return f"TLS certificate not trusted: {cert.verify_message or cert}"
     if (
         "Name or service not known" in text
         or "nodename nor servname" in text

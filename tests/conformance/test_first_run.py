@@ -176,7 +176,8 @@ def test_decode_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    assert decode.stdout is not None and decode.stderr is not None
+    assert decode.stdout is not None
+    assert decode.stderr is not None
     decode.stdout.readline()
     decode.stdout.close()  # like `| head -1`
     assert decode.wait(30) == 0
