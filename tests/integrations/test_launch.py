@@ -183,17 +183,24 @@ def test_ready_url_must_answer_http() -> None:
         assert server.returncode is None
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda sig: sig.name)
 def test_launching_process_killed_by_a_signal_stops_the_server(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
-    """Ctrl-C (SIGINT) or a CI cancel (SIGTERM) of the process that launched: no orphan."""
+    """Ctrl-C (SIGINT) or a CI cancel (SIGTERM) of the process that launched: no orphan.
+
+    The driver restores SIGINT's default handler: started as a background job of a
+    non-interactive shell (how a whole nox run may be started), a process inherits SIGINT
+    *ignored*, Python then installs no KeyboardInterrupt handler, and the SIGINT case hung for
+    its 15 s (the flake). A Ctrl-C always comes from a terminal, where SIGINT is not ignored.
+    """
     port = free_port()
     driver = tmp_path / "driver.py"
     driver.write_text(
         textwrap.dedent(
             f"""
-            import sys, time
+            import signal, sys, time
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             from conformance.launch import launched
             with launched({http_server_cmd()!r}, "http://127.0.0.1:{port}/") as server:
                 print(server.pid, flush=True)
