@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -128,6 +129,20 @@ def all_checks() -> list[CheckSpec]:
     Raises only if a check module fails to import or registers an id twice (suite bugs)."""
     _load_all()
     return sorted(REGISTRY.values(), key=_rank)  # stable: registration order within an area
+
+
+def contract_of(spec: CheckSpec) -> str | None:
+    """The application contract a check belongs to (its module's ``CONTRACT``), or None for a
+    generic check. Never raises."""
+    module = sys.modules.get(spec.fn.__module__)
+    owner = getattr(module, "CONTRACT", None)
+    return owner if isinstance(owner, str) else None
+
+
+def for_profile(contract: str | None) -> list[CheckSpec]:
+    """The checks that judge a profile with this contract: every generic check, and the
+    contract's own (other contracts' checks would only skip). Raises as :func:`all_checks`."""
+    return [s for s in all_checks() if contract_of(s) in (None, contract)]
 
 
 def per_client() -> list[CheckSpec]:
