@@ -29,7 +29,7 @@ from conformance.parser import Parser
 from conformance.profiles import profile_from_flags
 from conformance.reports import write_reports
 from conformance.reports.text import render_catalogue, render_catalogue_markdown, render_report
-from conformance.runner import Progress, run_suite_sync
+from conformance.runner import Progress, browser_options, run_suite_sync
 from conformance.settings import RunOptions, add_arguments, check_url, run_options
 
 PROG = "sse-conformance"
@@ -147,10 +147,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     profile = profile_from_flags(values)
     show_progress = args.progress or err.isatty()
     line = ProgressLine(err) if show_progress else None
+    browser = browser_options(options, profile)
 
     def execute() -> Report:
         try:
-            return run_suite_sync(url, profile, only=options.only, skip=options.skip, progress=line)
+            return run_suite_sync(
+                url, profile, only=options.only, skip=options.skip, progress=line, browser=browser
+            )
         finally:
             if line is not None:
                 line.clear()

@@ -75,6 +75,8 @@ class Profile:
     last_event_id: str | None = None
     limits: Limits = field(default_factory=Limits)
     options: Mapping[str, Any] = field(default_factory=dict)  # for checks added by extensions
+    origin: str | None = None  # the page's origin (--browser serves its page there)
+    with_credentials: bool = False  # the page's EventSource uses withCredentials
     source: str = ""  # where it was loaded from
 
     def replace(self, **overrides: Any) -> Profile:

@@ -8,13 +8,15 @@ when their checks are selected, so ``--skip 'stream.*'`` really opens a single c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from conformance import checks
+from conformance.browser.model import BrowserOptions, BrowserRun
 from conformance.capture.http import capture, warm_up
 from conformance.capture.model import Capture, CaptureFn, CaptureRequest
 from conformance.checks.context import CheckContext, DisconnectRun
@@ -22,6 +24,10 @@ from conformance.checks.registry import CheckSpec
 from conformance.contracts.follow_ups import FOLLOW_UPS, validate_profile
 from conformance.models import Report, Result, Verdict
 from conformance.profiles import Profile
+from conformance.settings import RunOptions
+
+if TYPE_CHECKING:
+    from conformance.browser.session import ChromiumPage
 
 
 @dataclass(frozen=True)
@@ -40,12 +46,15 @@ ProgressFn = Callable[[Progress], None]
 @dataclass(frozen=True)
 class Clients:
     """What every client of one run shares: the request (built once per run), the profile, the
-    run's start (time.monotonic()) and the transport that reads one stream."""
+    run's start (time.monotonic()) and the transport that reads one stream; with --browser, the
+    Chromium page, and ``main_done``, set when the main capture has ended."""
 
     request: CaptureRequest
     profile: Profile
     t0: float
     read: CaptureFn = capture
+    browser: ChromiumPage | None = None
+    main_done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def stream(self, *, abort_after_events: int | None = None) -> Awaitable[Capture]:
         """One more client reading the stream (to its end, or hanging up after that many
@@ -77,6 +86,14 @@ async def _disconnect(run: Clients) -> DisconnectRun:
     return DisconnectRun(list(aborted), follow_up, started)
 
 
+async def _browser(run: Clients) -> BrowserRun | None:
+    """browser.eventsource: the endpoint in headless Chromium, closed a grace after the main
+    capture ends (None without --browser)."""
+    if run.browser is None:
+        return None
+    return await run.browser.record(run.t0, run.main_done, run.profile.limits.deadline)
+
+
 T = TypeVar("T")
 
 
@@ -93,6 +110,7 @@ class ExtraClients(Generic[T]):
 EXTRA_CLIENTS: dict[str, ExtraClients[Any]] = {
     "concurrent": ExtraClients(_concurrent, list),
     "disconnect": ExtraClients(_disconnect, DisconnectRun.captures),
+    "browser": ExtraClients(_browser, lambda _: []),  # not a capture: Report.browser
 }
 
 
@@ -145,6 +163,14 @@ def judge(ctx: CheckContext, specs: Sequence[CheckSpec]) -> list[Result]:
     return results
 
 
+def browser_options(options: RunOptions, profile: Profile) -> BrowserOptions | None:
+    """What ``--browser`` asks for (None without it): the profile's origin and with_credentials,
+    the run's Chromium. Never raises."""
+    if not options.browser:
+        return None
+    return BrowserOptions(profile.origin, profile.with_credentials, options.chromium_path)
+
+
 async def run_suite(
     target: str,
     profile: Profile,
@@ -153,17 +179,40 @@ async def run_suite(
     skip: Sequence[str] = (),
     progress: ProgressFn | None = None,
     read_stream: CaptureFn | None = None,
+    browser: BrowserOptions | None = None,
 ) -> Report:
     """Capture ``target`` once (plus the extra clients) and judge every selected check.
 
     The request is built once and every client sends it; ``read_stream`` is the transport (the
-    HTTP/1.1 :func:`~conformance.capture.http.capture` by default). Raises ValueError for an
-    ``only``/``skip`` glob that matches no check; network trouble never raises (it is in
-    ``report.capture.end_reason`` and the verdicts).
+    HTTP/1.1 :func:`~conformance.capture.http.capture` by default). ``browser``: also open the
+    endpoint in headless Chromium (launched before the capture starts, so it costs no stream
+    time). Raises ValueError for an ``only``/``skip`` glob that matches no check, and
+    BrowserUnavailable (a UsageError) when ``browser`` is given but Playwright or Chromium is
+    missing; network trouble never raises (it is in ``report.capture.end_reason`` and the
+    verdicts).
     """
     validate_profile(profile)
     specs = checks.select(only, skip)
     needs = set().union(*(s.needs for s in specs)) if specs else set()
+    async with contextlib.AsyncExitStack() as stack:
+        page = None
+        if browser is not None and "browser" in needs:
+            from conformance.browser.session import chromium_page
+
+            page = await stack.enter_async_context(chromium_page(browser, target))
+        return await _run(target, profile, specs, needs, progress, read_stream or capture, page)
+
+
+async def _run(
+    target: str,
+    profile: Profile,
+    specs: Sequence[CheckSpec],
+    needs: set[str],
+    progress: ProgressFn | None,
+    read_stream: CaptureFn,
+    page: ChromiumPage | None,
+) -> Report:
+    """:func:`run_suite` once the browser (if any) is up. Never raises for network trouble."""
     warm_up()
     started = datetime.now(UTC)
     t0 = time.monotonic()
@@ -181,16 +230,22 @@ async def run_suite(
             await asyncio.sleep(0.25)
             progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
 
-    clients = Clients(profile.capture_request(target), profile, t0, read_stream or capture)
+    clients = Clients(profile.capture_request(target), profile, t0, read_stream, page)
     jobs = {name: EXTRA_CLIENTS[name] for name in sorted(needs) if name in EXTRA_CLIENTS}
-    main_task = clients.read(
-        clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk
-    )
+
+    async def main_task() -> Capture:
+        try:
+            return await clients.read(
+                clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk
+            )
+        finally:
+            clients.main_done.set()
+
     ticker = asyncio.ensure_future(tick())
     try:
         with LoopLag() as lag:
             main, *outcomes = await asyncio.gather(
-                main_task, *(job.run(clients) for job in jobs.values())
+                main_task(), *(job.run(clients) for job in jobs.values())
             )
     finally:
         ticker.cancel()
@@ -203,7 +258,9 @@ async def run_suite(
     extras: dict[str, Any] = dict(zip(jobs, outcomes, strict=True))
     ctx = CheckContext(main, profile, suite_stalls=tuple(lag.stalls), extra=follow_ups, **extras)
     results = judge(ctx, specs)
-    extra = {name: jobs[name].captures(value) for name, value in extras.items()}
+    extra = {
+        name: jobs[name].captures(value) for name, value in extras.items() if name != "browser"
+    }  # the browser's run is no HTTP capture: Report.browser holds it
     return Report(
         target=target,
         profile=profile,
@@ -212,6 +269,7 @@ async def run_suite(
         results=results,
         capture=main,
         extra_captures=extra,
+        browser=extras.get("browser"),
     )
 
 
@@ -222,9 +280,12 @@ def run_suite_sync(
     only: Sequence[str] = (),
     skip: Sequence[str] = (),
     progress: ProgressFn | None = None,
+    browser: BrowserOptions | None = None,
 ) -> Report:
     """:func:`run_suite` for callers without an event loop (CLI, pytest plugin, scripts).
 
     Raises what :func:`run_suite` raises, and RuntimeError when called from a running loop.
     """
-    return asyncio.run(run_suite(target, profile, only=only, skip=skip, progress=progress))
+    return asyncio.run(
+        run_suite(target, profile, only=only, skip=skip, progress=progress, browser=browser)
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from conformance.browser.model import BrowserRun
 from conformance.capture.model import Capture, TimedEvent
 from conformance.evidence import escape_excerpt
 from conformance.models import Evidence, Outcome, skipped
@@ -40,6 +41,8 @@ class CheckContext:
     # Records of application contracts' follow-up jobs, keyed by a check's ``needs`` name (e.g.
     # "mcp": the session an MCP driver ran after the main capture); absent: not run.
     extra: Mapping[str, object] = field(default_factory=dict)
+    # --browser: what a native EventSource in headless Chromium dispatched; None: not run
+    browser: BrowserRun | None = None
 
     def stalled_between(self, start: float, end: float) -> float:
         """Seconds the suite itself was stalled within [start, end] of the main capture's clock.

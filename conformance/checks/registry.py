@@ -31,6 +31,7 @@ CHECK_MODULES = (
     "conformance.checks.payload",
     "conformance.checks.stream",
     "conformance.checks.browser",
+    "conformance.checks.real_browser",
     "conformance.contracts.ram_monitor",
     "conformance.contracts.openai_chat",
     "conformance.contracts.openai_responses",
@@ -49,7 +50,7 @@ class CheckSpec:
     spec: str  # URL (with anchor) of the rule the check rests on
     severity: Severity
     fn: CheckFn
-    needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect"
+    needs: frozenset[str] = frozenset()  # extra runs: "concurrent", "disconnect", "browser"
     doc: str = ""  # what each verdict means (docs/checks.md)
     # Judges the messages one client received (payload and contract checks): stream.concurrent
     # and stream.disconnect hold every extra client's stream to it too.

@@ -23,6 +23,7 @@ LIMITS: Section = "limits"
 RUN: Section = "run"
 OUTPUT = "selection and output"
 LAUNCH = "launch the server under test"
+BROWSER = "what a page sees (a real browser)"
 # argparse group of each section (a run setting may name its own)
 GROUP_TITLES: dict[str, str] = {
     TOP: "expectations (override the profile)",

@@ -6,6 +6,7 @@ Adding a setting is one entry here plus the dataclass field that holds its defau
 from __future__ import annotations
 
 from conformance.settings.setting import (
+    BROWSER,
     DATA_FORMATS,
     DEFAULT_LAUNCH_GRACE,
     DEFAULT_PROFILE,
@@ -116,6 +117,22 @@ SETTINGS: tuple[Setting, ...] = (
         bound=">=0",
     ),
     Setting("options", dict, "settings of checks added by extensions", flag=None, from_toml=dict),
+    # the page's view (top-level keys): where the page that opens the stream lives
+    Setting(
+        "origin",
+        str,
+        "the page's origin, e.g. http://app.example (--browser serves the page there)",
+        metavar="URL",
+        optional=True,
+        unset=("",),
+        group=BROWSER,
+    ),
+    Setting(
+        "with_credentials",
+        bool,
+        "the page's EventSource uses withCredentials",
+        group=BROWSER,
+    ),
     # the request ([request])
     Setting("method", str, "HTTP method (GET)", REQUEST, metavar="METHOD", parse=str.upper),
     Setting(
@@ -240,6 +257,22 @@ SETTINGS: tuple[Setting, ...] = (
         RUN,
         metavar="FILE",
         group=OUTPUT,
+    ),
+    Setting(
+        "browser",
+        bool,
+        "also open the endpoint with a real EventSource in headless Chromium (extra [browser])",
+        RUN,
+        group=BROWSER,
+        ini=True,
+    ),
+    Setting(
+        "chromium_path",
+        str,
+        "the Chromium --browser launches (else CHROMIUM_PATH, Playwright's, the system's)",
+        RUN,
+        metavar="PATH",
+        group=BROWSER,
     ),
     Setting(
         "launch",

@@ -18,7 +18,7 @@ def test_every_check_is_documented_and_cites_its_rule() -> None:
         assert spec.spec.startswith("https://"), spec.id
         assert spec.doc, spec.id
         assert isinstance(spec.severity, Severity)
-        assert spec.needs <= {"concurrent", "disconnect", "mcp", "graphql"}, spec.id
+        assert spec.needs <= {"concurrent", "disconnect", "browser", "mcp", "graphql"}, spec.id
 
 
 def test_order_is_by_area_whatever_the_import_order() -> None:
