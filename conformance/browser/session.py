@@ -194,7 +194,7 @@ class ChromiumPage:
             assert self._page is not None, "load() first"
             await self._page.evaluate(START_SCRIPT, [self.target, self.options.with_credentials])
             lag = self._now()
-            remaining = max(0.0, deadline - self._now())
+            remaining = max(0.0, deadline + GRACE - self._now())  # the main capture ends first
             if not await _first(self._ended, main_done, within=remaining):
                 closed_by = ClosedBy.DEADLINE
             elif not self._ended.is_set():
