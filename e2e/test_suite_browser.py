@@ -117,3 +117,15 @@ def test_without_chromium_the_run_exits_2_with_one_line(
     assert code == 2
     assert err.count("\n") == 1
     assert "--chromium-path='/nonexistent/chromium' is not an executable file" in err
+
+
+def test_the_html_report_shows_both_columns(tmp_path: Path) -> None:
+    from conformance.reports.html import render_html
+
+    report = judged(dataclasses.replace(GOOD, bom=b"\xef\xbb\xbf\n"))
+    page = render_html(report)
+    assert "<h2>In a real browser (--browser)</h2>" in page
+    assert "<th>spec (the suite)</th><th>Chromium</th>" in page
+    first_row = page.split("<th>Chromium</th></tr></thead><tbody>", 1)[1].split("</tr>", 1)[0]
+    assert "Starting system RAM monitoring" in first_row  # the spec's first event...
+    assert "(none)" in first_row  # ...which Chromium never dispatched: a gap, not a shift

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 from conformance.evidence import escape_excerpt
 from conformance.models import Evidence, Result, Verdict
 from conformance.redaction import redact_headers
+from conformance.reports.browser_columns import browser_section
 
 if TYPE_CHECKING:
     from conformance.capture.model import Capture
@@ -110,6 +111,7 @@ def render_html(report: Report, *, launch_output: str | None = None, strict: boo
         _legend(bool(profile.interval and cap.events), bool(report.extra_captures)),
         _http_section(cap),
         _events_table(cap),
+        browser_section(report),
     ]
     if launch_output is not None:
         parts.append(_launch_section(launch_output))
