@@ -73,6 +73,10 @@ class Profile:
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
     last_event_id: str | None = None
+    origin: str | None = None  # the page's origin when it is another one (cors.origin)
+    with_credentials: bool = False  # EventSource({withCredentials: true})
+    cacert: str | None = None  # an extra CA file (PEM) to trust
+    insecure: bool = False  # no TLS certificate verification
     limits: Limits = field(default_factory=Limits)
     options: Mapping[str, Any] = field(default_factory=dict)  # for checks added by extensions
     source: str = ""  # where it was loaded from
@@ -112,6 +116,9 @@ class Profile:
             headers=self.headers,
             body=None if self.body is None else self.body.encode("utf-8"),
             last_event_id=self.last_event_id,
+            origin=self.origin,
+            cacert=self.cacert,
+            insecure=self.insecure,
         )
 
     def decoded(self, data: str) -> Any:

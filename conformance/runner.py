@@ -164,7 +164,8 @@ async def run_suite(
     validate_profile(profile)
     specs = checks.select(only, skip)
     needs = set().union(*(s.needs for s in specs)) if specs else set()
-    warm_up()
+    request = profile.capture_request(target)
+    warm_up(request)
     started = datetime.now(UTC)
     t0 = time.monotonic()
 
@@ -181,8 +182,8 @@ async def run_suite(
             await asyncio.sleep(0.25)
             progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
 
-    clients = Clients(profile.capture_request(target), profile, t0, read_stream or capture)
-    jobs = {name: EXTRA_CLIENTS[name] for name in sorted(needs)}
+    clients = Clients(request, profile, t0, read_stream or capture)
+    jobs = {name: EXTRA_CLIENTS[name] for name in sorted(needs) if name in EXTRA_CLIENTS}
     main_task = clients.read(
         clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk
     )

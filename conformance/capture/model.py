@@ -66,6 +66,10 @@ class CaptureRequest:
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes | None = None
     last_event_id: str | None = None
+    origin: str | None = None  # the page's origin: sent as ``Origin`` (a cross-origin EventSource)
+    # TLS: an extra CA file (PEM) to trust, or no verification at all
+    cacert: str | None = None
+    insecure: bool = False
 
     def wire_headers(self) -> list[tuple[str, str]]:
         """What a browser's EventSource sends, then the user's headers (which override by name).
@@ -73,6 +77,8 @@ class CaptureRequest:
         base = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
         if self.last_event_id is not None:
             base.append(("Last-Event-ID", self.last_event_id))
+        if self.origin is not None:
+            base.append(("Origin", self.origin))
         overridden = {name.lower() for name, _ in self.headers}
         return [h for h in base if h[0].lower() not in overridden] + list(self.headers)
 
@@ -117,6 +123,14 @@ class Redirect:
     status: int
     url: str
     location: str
+    headers: tuple[tuple[str, str], ...] = ()  # the hop's response headers (cors.origin reads them)
+
+    def header(self, name: str) -> str | None:
+        """The hop's header ``name`` (case-insensitive; several values joined with ", ", as Fetch
+        reads them), or None. Never raises."""
+        lname = name.lower()
+        values = [v for k, v in self.headers if k.lower() == lname]
+        return ", ".join(values) if values else None
 
 
 @dataclass
@@ -190,8 +204,8 @@ OnChunk = Callable[[Capture], None]  # called after each body read, with the cap
 class CaptureFn(Protocol):
     """A transport: reads one stream for ``request`` into a Capture, and never raises for network
     trouble (every end is an :class:`EndReason`). :func:`conformance.capture.http.capture` is the
-    HTTP/1.1 one; an HTTP/2 or a reconnecting client fits beside it with this signature, and the
-    checks, which read only the Capture, do not change."""
+    HTTP one (HTTP/1.1, or HTTP/2 when a TLS server offers it); a reconnecting client fits beside
+    it with this signature, and the checks, which read only the Capture, do not change."""
 
     def __call__(
         self,

@@ -22,13 +22,16 @@ if TYPE_CHECKING:
 CheckFn = Callable[["CheckContext"], Outcome]
 
 # Areas in catalogue order (an id's prefix); ids of other areas follow, in registration order.
-AREAS = ("http", "framing", "payload", "stream", "browser")
+AREAS = ("http", "framing", "payload", "stream", "browser", "cors")
 CHECK_MODULES = (
     "conformance.checks.http",
     "conformance.checks.framing",
     "conformance.checks.payload",
     "conformance.checks.stream",
     "conformance.checks.browser",
+    "conformance.checks.transport",
+    "conformance.checks.eventsource_request",
+    "conformance.checks.cors",
     "conformance.contracts.ram_monitor",
     "conformance.contracts.openai_chat",
     "conformance.contracts.openai_responses",
@@ -122,7 +125,7 @@ def _rank(spec: CheckSpec) -> tuple[int, int]:
 
 
 def all_checks() -> list[CheckSpec]:
-    """The catalogue in a stable order (http, framing, payload, stream, browser, then the other
+    """The catalogue in a stable order (http, framing, payload, stream, browser, cors, then the other
     areas), whatever order the modules happened to be imported in.
     Raises only if a check module fails to import or registers an id twice (suite bugs)."""
     _load_all()

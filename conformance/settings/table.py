@@ -18,8 +18,10 @@ from conformance.settings.setting import (
     Setting,
     body_from_file,
     headers_from_mapping,
+    parse_cacert,
     parse_globs,
     parse_header,
+    parse_origin,
     read_body,
 )
 
@@ -143,6 +145,35 @@ SETTINGS: tuple[Setting, ...] = (
         from_toml=body_from_file,
     ),
     Setting("last_event_id", str, "Last-Event-ID header", REQUEST, metavar="ID", optional=True),
+    Setting(
+        "origin",
+        str,
+        "the page's origin (another origin): sent as Origin; cors.origin judges the answer",
+        REQUEST,
+        metavar="URL",
+        optional=True,
+        unset=("",),
+        parse=parse_origin,
+        from_toml=parse_origin,
+    ),
+    Setting(
+        "with_credentials",
+        bool,
+        "EventSource withCredentials: CORS must name the origin and allow credentials",
+        REQUEST,
+    ),
+    Setting(
+        "cacert",
+        str,
+        "also trust the CA certificates (PEM) in FILE",
+        REQUEST,
+        metavar="FILE",
+        optional=True,
+        unset=("",),
+        parse=parse_cacert,
+        from_toml=parse_cacert,
+    ),
+    Setting("insecure", bool, "do not verify the server's TLS certificate", REQUEST),
     # capture limits ([limits]): each ends the capture with its own reason
     Setting(
         "connect_timeout", float, "seconds to connect (5)", LIMITS, metavar="SECONDS", bound=">0"
