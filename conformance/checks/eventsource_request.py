@@ -66,7 +66,8 @@ def plain_eventsource(ctx: CheckContext) -> Outcome:
         needs.append(f"a body ({len(request.body)} bytes)")
     custom = [(k, v) for k, v in request.headers if _not_native(k)]
     if custom:
-        needs.append("header " + ", ".join(name for name, _ in custom))
+        word = "header" if len(custom) == 1 else "headers"
+        needs.append(f"{word} " + ", ".join(name for name, _ in custom))
         evidence.extend(Evidence(None, f"{k}: {v}") for k, v in redact_headers(custom))
     accept = [v for k, v in request.headers if k.lower() == "accept"]
     if accept and "text/event-stream" not in accept[-1].lower():
