@@ -61,7 +61,10 @@ async def bearer_required(ex: Exchange) -> None:
 
 
 async def _redirect_without_cors(ex: Exchange) -> None:
-    await ex.send_head(302, [("Location", "/real"), ("Content-Length", "0")])
+    # Connection: close, as each connection serves one request (else the client may reuse it)
+    await ex.send_head(
+        302, [("Location", "/real"), ("Content-Length", "0"), ("Connection", "close")]
+    )
 
 
 REDIRECT_THEN_ANY: Handler = routes({"/api/stream": _redirect_without_cors, "/real": ALLOW_ANY})
@@ -72,7 +75,12 @@ REDIRECT_THEN_ANY: Handler = routes({"/api/stream": _redirect_without_cors, "/re
 async def _redirect_with_cors(ex: Exchange) -> None:
     await ex.send_head(
         302,
-        [("Location", "/real"), ("Access-Control-Allow-Origin", "*"), ("Content-Length", "0")],
+        [
+            ("Location", "/real"),
+            ("Access-Control-Allow-Origin", "*"),
+            ("Content-Length", "0"),
+            ("Connection", "close"),
+        ],
     )
 
 
