@@ -107,7 +107,8 @@ async def test_sparse_events_without_comments_warn_the_heartbeat() -> None:
     assert "': ping'" in result.reason
     began, ended = result.evidence[:2]
     assert began.offset == ended.offset  # nothing in between
-    assert began.t is not None and ended.t is not None
+    assert began.t is not None
+    assert ended.t is not None
     assert ended.t - began.t == pytest.approx(1.5, abs=0.3)
 
 
