@@ -341,3 +341,19 @@ def test_the_default_idle_limit_is_above_the_heartbeat_limit() -> None:
         profile = load_profile(name)
         assert profile.limits.idle_timeout > profile.heartbeat_max
     assert Profile().limits.idle_timeout > Profile().heartbeat_max
+
+
+# --------------------------------------------------------------------------- load mode
+
+
+async def test_load_mode_holds_endless_streams_for_the_duration() -> None:
+    from conformance.load.runner import LoadConfig, run_load
+
+    feed = EndlessStream(event_every=0.1, ping_every=0.05)
+    with threaded_sse_server(feed) as running:
+        config = LoadConfig(url=running.url, steps=[3], hold=1.0, timeout=2.0, endless=True)
+        report = await run_load(config)
+    step = report.steps[0]
+    assert step.errors == {}
+    assert step.ended == 0  # nothing ended: the streams were held for the whole step
+    assert step.events >= 3 * 5
