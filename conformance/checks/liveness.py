@@ -113,6 +113,8 @@ def heartbeat(ctx: CheckContext) -> Outcome:
         )
     else:
         reason += f" (limit {limit:g} s)"
+        if silence.at_end and cap.end_reason is EndReason.IDLE_TIMEOUT:
+            reason += ", and at least that: the capture's idle limit (--idle-timeout) ended it"
         if where:
             reason += where
     reason += (
