@@ -113,9 +113,13 @@ def _load_all() -> None:
     _loaded = True
 
 
-def _rank(spec: CheckSpec) -> int:
+def _rank(spec: CheckSpec) -> tuple[int, int]:
+    """Area first, then the module's place in CHECK_MODULES (so a module that a test imported
+    early does not jump the queue); within a module, registration order (the sort is stable)."""
     area = spec.id.split(".", 1)[0]
-    return AREAS.index(area) if area in AREAS else len(AREAS)
+    module = spec.fn.__module__
+    place = CHECK_MODULES.index(module) if module in CHECK_MODULES else len(CHECK_MODULES)
+    return (AREAS.index(area) if area in AREAS else len(AREAS), place)
 
 
 def all_checks() -> list[CheckSpec]:

@@ -31,3 +31,18 @@ def test_the_readme_catalogue_names_every_check() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     missing = [s.id for s in checks.all_checks() if f"`{s.id}`" not in readme]
     assert not missing, f"README.md's check catalogue lacks {missing}"
+
+
+def test_order_does_not_depend_on_which_module_was_imported_first() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import conformance.contracts.openai_responses\n"  # an area two modules share
+        "from conformance import checks\n"
+        "print(','.join(s.id for s in checks.all_checks()))\n"
+    )
+    early = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert early == ",".join(s.id for s in checks.all_checks())
