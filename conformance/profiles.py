@@ -69,6 +69,8 @@ class Profile:
     disconnect_clients: int = 3  # stream.disconnect aborting clients
     disconnect_after_events: int = 1  # each aborting client hangs up after this many events
     max_line_warn: int = 1024 * 1024  # framing.line-length warns above this
+    endless: bool = False  # the stream never ends: a close by the server is a defect
+    heartbeat_max: float = 30.0  # stream.heartbeat: longest silence on the wire before a warning
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
@@ -104,6 +106,12 @@ class Profile:
         for setting in PROFILE_SETTINGS:
             holder = self.limits if setting.section == LIMITS else self
             setting.check(getattr(holder, setting.name))
+
+    @property
+    def held(self) -> bool:
+        """True when the capture reads for ``limits.hold`` seconds instead of to the end (an
+        endless stream judged on what arrived). Never raises."""
+        return self.limits.hold is not None
 
     def capture_request(self, url: str) -> CaptureRequest:
         return CaptureRequest(

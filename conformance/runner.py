@@ -8,6 +8,7 @@ when their checks are selected, so ``--skip 'stream.*'`` really opens a single c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from conformance import checks
 from conformance.capture.http import capture, warm_up
-from conformance.capture.model import Capture, CaptureFn, CaptureRequest
+from conformance.capture.model import Capture, CaptureFn, CaptureRequest, Limits
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
 from conformance.contracts.follow_ups import FOLLOW_UPS, validate_profile
@@ -47,14 +48,16 @@ class Clients:
     t0: float
     read: CaptureFn = capture
 
-    def stream(self, *, abort_after_events: int | None = None) -> Awaitable[Capture]:
+    def stream(
+        self, *, abort_after_events: int | None = None, limits: Limits | None = None
+    ) -> Awaitable[Capture]:
         """One more client reading the stream (to its end, or hanging up after that many
-        events). Never raises for network trouble (the transport's promise)."""
+        events), with the profile's limits unless given. Never raises for network trouble (the
+        transport's promise)."""
+        limits = limits or self.profile.limits
         if abort_after_events is not None:
-            return self.read(
-                self.request, self.profile.limits, abort_after_events=abort_after_events
-            )
-        return self.read(self.request, self.profile.limits, is_last=self.profile.is_last)
+            return self.read(self.request, limits, abort_after_events=abort_after_events)
+        return self.read(self.request, limits, is_last=self.profile.is_last)
 
 
 async def _concurrent(run: Clients) -> list[Capture]:
@@ -73,7 +76,11 @@ async def _disconnect(run: Clients) -> DisconnectRun:
     )
     await asyncio.sleep(0.05)  # let the server notice the hang-ups before the next client arrives
     started = time.monotonic() - run.t0
-    follow_up = await run.stream()
+    limits = profile.limits
+    if limits.hold is not None:  # held: end with the main capture, not a whole hold later
+        rest = max(limits.hold - started, min(limits.hold, profile.first_event_timeout))
+        limits = dataclasses.replace(limits, hold=rest)
+    follow_up = await run.stream(limits=limits)
     return DisconnectRun(list(aborted), follow_up, started)
 
 
@@ -182,6 +189,7 @@ async def run_suite(
             progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
 
     clients = Clients(profile.capture_request(target), profile, t0, read_stream or capture)
+    # needs of contracts' follow-ups (FOLLOW_UPS, run after the capture) are not extra clients
     jobs = {name: EXTRA_CLIENTS[name] for name in sorted(needs) if name in EXTRA_CLIENTS}
     main_task = clients.read(
         clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk

@@ -102,6 +102,14 @@ def _redirects(response: httpx.Response) -> list[Redirect]:
     ]
 
 
+def deadline_message(deadline: float) -> str:
+    """Why a capture still open at its deadline ended, and what to do about it. Never raises."""
+    return (
+        f"still streaming at the {deadline:g} s deadline: an endless stream? "
+        "judge it with --hold SECONDS (read that long, then judge what arrived)"
+    )
+
+
 async def _next_chunk(iterator: AsyncIterator[bytes]) -> bytes:
     return await iterator.__anext__()
 
@@ -210,10 +218,11 @@ async def _read_body(
     iterator = response.aiter_bytes()
     while True:
         t = now()
-        waits = {
-            EndReason.IDLE_TIMEOUT: limits.idle_timeout,
-            EndReason.DEADLINE: limits.deadline - t,
-        }
+        waits = {EndReason.IDLE_TIMEOUT: limits.idle_timeout}
+        if limits.hold is not None:  # an endless stream: read for the hold, then judge
+            waits[EndReason.HELD] = limits.hold - t
+        else:
+            waits[EndReason.DEADLINE] = limits.deadline - t
         if cap.t_last_event is not None:
             waits[EndReason.NOT_CLOSED_AFTER_SENTINEL] = cap.t_last_event + limits.close_grace - t
         binding = min(waits, key=lambda k: waits[k])
@@ -225,7 +234,8 @@ async def _read_body(
         except TimeoutError:
             messages = {
                 EndReason.IDLE_TIMEOUT: f"no byte for {limits.idle_timeout:g} s",
-                EndReason.DEADLINE: f"still streaming at the {limits.deadline:g} s deadline",
+                EndReason.DEADLINE: deadline_message(limits.deadline),
+                EndReason.HELD: f"held for {limits.hold or 0:g} s",
                 EndReason.NOT_CLOSED_AFTER_SENTINEL: (
                     f"still open {limits.close_grace:g} s after the last expected event"
                 ),

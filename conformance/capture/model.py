@@ -32,6 +32,7 @@ class EndReason(StrEnum):
     PROTOCOL_ERROR = "protocol-error"  # malformed HTTP, reset connection, truncated chunked body
     NOT_CLOSED_AFTER_SENTINEL = "not-closed-after-sentinel"
     ABORTED = "aborted"  # this client hung up on purpose (stream.disconnect's aborting clients)
+    HELD = "held"  # --hold: an endless stream read for that long, then judged (not an error)
 
     @property
     def unreachable(self) -> bool:
@@ -51,8 +52,13 @@ class Limits:
 
     connect_timeout: float = 5.0
     first_byte_timeout: float = 10.0  # from connected to the response headers
-    idle_timeout: float = 15.0  # longest silence between body bytes
-    deadline: float = 60.0  # whole capture
+    # Longest silence between body bytes: above stream.heartbeat's heartbeat_max (30 s), so the
+    # capture never cuts a stream that keeps the heartbeat rule (sse-starlette pings every 15 s).
+    idle_timeout: float = 45.0
+    deadline: float = 60.0  # whole capture (without hold)
+    # Read an endless stream for this long, then judge what arrived (end reason "held"); the
+    # deadline then bounds only the wait for the response headers. None: read to the end.
+    hold: float | None = None
     max_bytes: int = 16 * 1024 * 1024
     max_events: int = 10_000
     close_grace: float = 2.0  # how long the server may keep the stream open after the last event

@@ -28,7 +28,8 @@ def ended(cap: Capture) -> str:
     SPEC_INTERPRETING,
     Severity.MUST,
     per_client=True,
-    doc="""skip: no expected count (generic profile without --expect-count). pass: exactly that many
+    doc="""skip: no expected count (generic profile without --expect-count), or --hold (an endless
+    stream is judged on what arrived). pass: exactly that many
     events dispatched. fail: fewer or more (the reason says how the capture ended).""",
 )
 def count(ctx: CheckContext) -> Outcome:
@@ -36,6 +37,8 @@ def count(ctx: CheckContext) -> Outcome:
     expected = ctx.profile.expect_count
     if expected is None:
         return skipped("no expected count (set expect_count / --expect-count)")
+    if (hold := ctx.profile.limits.hold) is not None:
+        return skipped(f"held for {hold:g} s: an endless stream has no count to reach")
     if (early := require_stream(ctx)) is not None:
         return early
     cap = ctx.capture

@@ -20,7 +20,17 @@ from conformance.checks.context import (
 )
 from conformance.checks.registry import check, per_client
 from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
-from conformance.models import Evidence, Outcome, Severity, Verdict, passed, problem, skipped
+from conformance.intermediaries import detect, through
+from conformance.models import (
+    Evidence,
+    Outcome,
+    Severity,
+    Verdict,
+    passed,
+    problem,
+    skipped,
+    warning,
+)
 from conformance.profiles import Profile
 
 BURST_GAP = 0.05  # events closer than this (or half the interval) belong to one burst
@@ -71,8 +81,11 @@ def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
     doc="""pass: events arrive spread out, or all at once right away (a fast server). fail: more
     than half of the events arrive in one burst (gaps under 50 ms, or half the interval), in few
     reads (or far faster than the interval), after a silence of at least burst_stall (0.25 s): the
-    response was buffered by the server, a compressor or a proxy. A silence the suite itself
-    caused (its event loop stalled on a busy machine) is discounted. skip: fewer than 3 events.""",
+    response was buffered by the server, a compressor or a proxy (named when the headers show
+    one). Under --hold or endless = true, bursts of an irregular source (a ticker sending what
+    changed at once) are fine: only every event arriving in one block fails. A silence the suite
+    itself caused (its event loop stalled on a busy machine) is discounted. skip: fewer than 3
+    events.""",
 )
 def incremental(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
@@ -88,11 +101,11 @@ def incremental(ctx: CheckContext) -> Outcome:
     start = largest[0]
     before = events[start.index - 1].t if start.index else 0.0
     silence = start.t - before
-    if (
-        len(largest) * 2 > len(events)
-        and silence >= profile.burst_stall
-        and _together(largest, profile)
-    ):
+    # An endless feed (held, or said to be endless) bursts when its source does (a ticker sends
+    # what changed at once): only the whole capture arriving in one block is buffering there.
+    endless = profile.held or profile.endless
+    share = len(largest) == len(events) if endless else len(largest) * 2 > len(events)
+    if share and silence >= profile.burst_stall and _together(largest, profile):
         stalled = ctx.stalled_between(before, start.t)
         if silence - stalled < profile.burst_stall:
             return passed(
@@ -103,7 +116,7 @@ def incremental(ctx: CheckContext) -> Outcome:
         return problem(
             f"{len(largest)} of {len(events)} events arrived together at t={start.t:.2f} s "
             f"({plural(reads, 'read')}) after {silence:.2f} s of silence: the response was "
-            "buffered (server, compression or proxy)",
+            f"buffered (server, compression or proxy){through(detect(cap.headers))}",
             event_evidence(cap, start),
             event_evidence(cap, largest[-1]),
         )
@@ -175,20 +188,31 @@ def cadence(ctx: CheckContext) -> Outcome:
     doc="""pass: the server closed the response within close_grace (2 s) of the sentinel (or of the
     expected last event). fail: it kept the stream open (the client must close it, and a browser
     that misses the sentinel reconnects). skip: no sentinel or count to know the end by, or the
-    last message never came (payload checks report that).""",
+    last message never came (payload checks report that). warn: no sentinel or count and the
+    stream was still open at the deadline: an endless stream, to judge with --hold SECONDS. Under
+    --hold: skip (an endless stream is not expected to close); with endless = true, the server
+    ending the stream fails.""",
 )
 def closes(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
+    if profile.held or profile.endless:
+        return _endless_closes(cap, profile)
     if profile.sentinel is None and profile.expect_count is None:
         if cap.end_reason.by_server:
             return passed(f"the server ended the stream after {plural(len(cap.events), 'event')}")
+        if cap.end_reason is EndReason.DEADLINE:
+            return warning(
+                f"still streaming at the {profile.limits.deadline:g} s deadline after "
+                f"{plural(len(cap.events), 'event')}: an endless stream? {HOLD_HINT}"
+            )
         return skipped("no sentinel or count: an open-ended stream is not judged")
     if cap.t_last_event is None:
+        hint = f"; an endless stream? {HOLD_HINT}" if cap.end_reason is EndReason.DEADLINE else ""
         return skipped(
-            f"the last expected message never arrived ({cap.end_reason}; see payload checks)"
+            f"the last expected message never arrived ({cap.end_reason}; see payload checks){hint}"
         )
     if cap.end_reason.by_server:
         return passed(
@@ -201,6 +225,31 @@ def closes(ctx: CheckContext) -> Outcome:
     )
     last = next(e for e in cap.events if e.t >= cap.t_last_event)
     return problem(reason, event_evidence(cap, last))
+
+
+HOLD_HINT = (
+    "judge it with --hold SECONDS (read that long, then judge what arrived), "
+    "or say endless = true in the profile"
+)
+
+
+def _endless_closes(cap: Capture, profile: Profile) -> Outcome:
+    """stream.closes for a held or endless stream: it is not expected to close; when the profile
+    says endless, the server closing it is the defect."""
+    hold = profile.limits.hold
+    held = f"held for {hold:g} s" if hold is not None else "endless"
+    if cap.end_reason.by_server:
+        early = f"after {cap.t_end:.1f} s and {plural(len(cap.events), 'event')}"
+        if profile.endless:
+            return problem(
+                f"the server ended an endless stream {early} ({cap.end_reason}): browsers "
+                "reconnect, and events sent meanwhile are lost",
+                Evidence(cap.decoded_bytes, f"end of body ({cap.end_message})", cap.t_end),
+            )
+        return skipped(f"{held}: the server closed the stream {early} (not judged)")
+    if hold is not None:
+        return skipped(f"{held}: an endless stream is not expected to close")
+    return passed(f"still open after {cap.t_end:.1f} s ({cap.end_reason}), as an endless stream")
 
 
 @check(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from conformance.evidence import escape_excerpt
+from conformance.intermediaries import detect
 from conformance.models import Evidence, Result, Verdict
 from conformance.redaction import redact_headers
 
@@ -417,6 +418,7 @@ def _http_section(cap: Capture) -> str:
             + f", {len(cap.chunks)} reads",
         ),
         ("line endings", ", ".join(f"{k}: {v}" for k, v in cap.line_endings.items()) or "-"),
+        ("through", ", ".join(i.describe() for i in detect(cap.headers)) or "no proxy or CDN seen"),
     ]
     for r in cap.redirects:
         facts.append(("redirect", f"{r.status} {r.url} -> {r.location}"))

@@ -711,8 +711,20 @@ GENERIC = [
     case(
         "generic-open-ended-stream",
         SseResponse(infinite=True),
+        set(),
+        {"stream.closes"},  # still open at the deadline: an endless stream? --hold
         profile="generic",
         overrides={"deadline": 2.0},
+        reasons={"stream.closes": "--hold"},
+    ),
+    case(
+        "generic-silent-gap",
+        SseResponse(pause_before=lambda index: 1.3 if index == 10 else 0.01),
+        set(),
+        {"stream.heartbeat"},  # no byte for 1.3 s (heartbeat_max 1 s here): a proxy may cut it
+        profile="generic",
+        overrides={"heartbeat_max": 1.0},
+        reasons={"stream.heartbeat": "silent for 1.3"},
     ),
     case("generic-no-sentinel", SseResponse(transform=no_sentinel), profile="generic"),
     case(
