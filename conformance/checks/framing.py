@@ -62,8 +62,9 @@ def utf8(ctx: CheckContext) -> Outcome:
     Severity.MUST,
     doc="""pass: the server ended the stream between events. fail: it ended inside an event with data
     (no blank line after it): browsers discard that event. warn: it ended inside a block without
-    data (its id/event/retry lines are never applied). skip: the capture stopped before the server ended
-    the stream (a limit), so there is no last event to judge.""",
+    data (its id and event lines are never applied; a retry line took effect when it was parsed).
+    skip: the capture stopped before the server ended the stream (a limit), so there is no last
+    event to judge.""",
 )
 def terminated(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
@@ -87,7 +88,8 @@ def terminated(ctx: CheckContext) -> Outcome:
         )
     return warning(
         f"the stream ended inside a block without data at byte {first.offset} (no blank line): "
-        "nothing reaches the page, but its id/event/retry lines are never applied",
+        "nothing reaches the page, but its id and event lines are never applied (a retry line "
+        "is: it takes effect when parsed)",
         observation_evidence(first),
     )
 
@@ -146,19 +148,23 @@ def event_id(ctx: CheckContext) -> Outcome:
 
 @check(
     "framing.dispatch",
-    "Every block with fields carries data",
+    "No block sets an event type it never dispatches",
     SPEC_INTERPRETING,
     Severity.SHOULD,
-    doc="""pass: every block that has fields has data. warn: blocks with event/id/retry but no data:
-    nothing reaches the page (comment-only keep-alive blocks are fine).""",
+    doc="""pass: every block without data does what its author meant: an `id`-only block sets the
+    last event ID (the dispatch step sets it before returning on an empty data buffer; Chromium
+    does so on every blank line), a `retry`-only block sets the reconnection time (applied when
+    the line is parsed), comment-only blocks are keep-alives. warn: a block with `event:` but no
+    data: nothing is dispatched, so its event type is never used (unknown fields are
+    framing.fields' business).""",
 )
 def dispatch(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
     return _warn_on(
         ctx,
         (ObservationKind.NO_DATA_BLOCK,),
-        "block without data (never dispatched)",
-        "every block dispatches",
+        "block with an event type but no data (never dispatched)",
+        "every block without data does what it says (id, retry, comments)",
     )
 
 

@@ -153,6 +153,9 @@ def test_framing_terminated() -> None:
     result = run_check("framing.terminated", cap, profile)
     assert result.verdict is WARN
     assert result.evidence[0].offset == 9
+    # the id is never applied, but a retry line took effect when it was parsed
+    assert "id and event lines are never applied" in result.reason
+    assert "retry line is" in result.reason
 
 
 @pytest.mark.parametrize(
@@ -179,6 +182,10 @@ def test_framing_warnings(check_id: str, body: bytes, offset: int) -> None:
         b"data: a\r\rdata: b\r\r",
         b"\xef\xbb\xbfdata: a\n\n",
         b"event: add\ndata: 1\n\n",
+        # issue 10: a retry-only block first (two Node.js libraries' default), an id-only block
+        # last: each does exactly what its author meant.
+        b"retry: 3000\n\ndata: x\n\n",
+        b"data: x\n\nid: 7\n\n",
     ],
 )
 def test_valid_framing_passes_everything(body: bytes) -> None:

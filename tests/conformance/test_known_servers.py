@@ -668,11 +668,17 @@ KNOWN_GOOD = [
         warns={"framing.id"},
         offsets={"framing.id": lambda body: body.index(b"id: a")},
     ),
+    # issue 10 §1: an id-only block sets the last event ID, a retry-only block the reconnection
+    # time (the default of two Node.js libraries: `retry: 3000` first): both do what was meant.
+    case("id-only-block", SseResponse(inject=((2, b"id: 7\n\n"),))),
+    case("node-retry-first-block", SseResponse(inject=((0, b"retry: 3000\n\n"),))),
+    # ... but an event type without data is never used.
     case(
-        "id-only-block",
-        SseResponse(inject=((2, b"id: 7\n\n"),)),
+        "event-only-block",
+        SseResponse(inject=((2, b"event: update\n\n"),)),
         warns={"framing.dispatch"},
-        offsets={"framing.dispatch": lambda body: body.index(b"id: 7")},
+        reasons={"framing.dispatch": "event type"},
+        offsets={"framing.dispatch": lambda body: body.index(b"event: update")},
     ),
     case(
         "mixed-line-endings",
