@@ -21,6 +21,7 @@ from conformance.capture.model import CaptureRequest, Limits
 from conformance.parser import Event
 
 DATA_FORMATS = ("json", "text", "any")
+JSON_EMPTY_DATA = ("allow", "fail")  # h7 (issue 10)
 # Built-in profile files: the generic ones, and each contract's beside its module.
 BUILTIN_DIRS = ("profiles", "contracts")
 
@@ -37,7 +38,7 @@ class Profile:
     sentinel: str | None = None  # the last message's data (compared after JSON-decoding, if json)
     sentinel_raw: bool = False  # compare the raw data only (`[DONE]`, as OpenAI SDKs do)
     data_format: str = "any"  # json | text | any
-    event_type: str | None = "message"  # None: any type is fine
+    event_type: str | None = None  # the type payload checks judge; None: not set (every type)
     interval: float | None = None  # expected seconds between messages (stream.cadence)
     contract: str | None = None  # an application contract (conformance.contracts) to judge too
     first_event_timeout: float = 5.0  # stream.first-event
@@ -47,6 +48,9 @@ class Profile:
     disconnect_clients: int = 3  # stream.disconnect aborting clients
     disconnect_after_events: int = 1  # each aborting client hangs up after this many events
     max_line_warn: int = 1024 * 1024  # framing.line-length warns above this
+    # --- h7 (issue 10): to move into conformance/settings.py ---
+    json_empty_data: str = "allow"  # payload.json: an empty data field is "allow"ed or a "fail"
+    # --- end h7 ---
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
@@ -94,6 +98,11 @@ class Profile:
             raise ProfileError("max_bytes and max_events must be > 0")
         if self.interval is not None and self.interval <= 0:
             raise ProfileError("interval must be > 0")
+        if self.json_empty_data not in JSON_EMPTY_DATA:
+            raise ProfileError(
+                f"json_empty_data must be one of {', '.join(JSON_EMPTY_DATA)}, "
+                f"not {self.json_empty_data!r}"
+            )
 
     def capture_request(self, url: str) -> CaptureRequest:
         return CaptureRequest(
@@ -121,7 +130,10 @@ class Profile:
         return not self.sentinel_raw and self.decoded(data) == self.sentinel
 
     def is_last(self, event: Event, index: int) -> bool:
-        """Where the server should end the stream: at the sentinel, else after expect_count events."""
+        """Where the server should end the stream: at the sentinel, else after expect_count events.
+        An event of another type than ``event_type`` is never the sentinel (h7, issue 10)."""
+        if self.event_type is not None and event.type != self.event_type:
+            return False
         if self.sentinel is not None:
             return self.is_sentinel(event.data)
         return self.expect_count is not None and index + 1 == self.expect_count
@@ -169,6 +181,7 @@ _PROFILE_TYPES: dict[str, tuple[type, ...]] = {
     "disconnect_clients": (int,),
     "disconnect_after_events": (int,),
     "max_line_warn": (int,),
+    "json_empty_data": (str,),  # h7 (issue 10)
     "method": (str,),
     "body": (str, type(None)),
     "last_event_id": (str, type(None)),

@@ -15,7 +15,7 @@ from conformance.checks.context import (
     require_stream,
 )
 from conformance.checks.http import media_type
-from conformance.checks.registry import check
+from conformance.checks.registry import READS_BYTES, READS_HEAD, check
 from conformance.checks.spec_links import SPEC_INTERPRETING, SPEC_PARSING, SPEC_PROCESSING
 from conformance.models import Outcome, Severity, passed, skipped, warning
 from conformance.parser import ObservationKind
@@ -26,6 +26,7 @@ from conformance.parser import ObservationKind
     "No non-UTF-8 charset parameter (Chromium refuses the stream)",
     SPEC_PROCESSING,
     Severity.SHOULD,
+    reads=READS_HEAD,
     doc="""pass: no charset parameter, or utf-8. warn: another charset: the spec says to ignore it
     and decode UTF-8, but Chromium aborts the connection.""",
 )
@@ -51,6 +52,7 @@ def charset(ctx: CheckContext) -> Outcome:
     "A leading BOM is not followed by a bare LF or CR (Chromium drops the first block)",
     SPEC_PARSING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: no BOM, or a BOM followed by anything but LF/CR (CRLF works). warn: BOM then LF or a
     lone CR: valid, but Chromium dispatches nothing for the first block.""",
 )
@@ -74,6 +76,7 @@ def bom_line_end(ctx: CheckContext) -> Outcome:
     "No empty retry field (Chromium resets its reconnection delay)",
     SPEC_INTERPRETING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: no `retry:` with an empty value. warn: the spec ignores an empty retry, Chromium
     resets the reconnection delay to its default.""",
 )

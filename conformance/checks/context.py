@@ -84,6 +84,31 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def expected_events(ctx: CheckContext) -> list[TimedEvent]:
+    """The events the profile's expectations are about: those of ``event_type`` (the page's
+    ``onmessage`` sees only ``message``; a listener only its own type), or every event when no
+    type is set (``*``). Payload and contract checks judge these and no others. Never raises."""
+    expected = ctx.profile.event_type
+    events = ctx.capture.events
+    return list(events) if expected is None else [e for e in events if e.type == expected]
+
+
+def require_expected(ctx: CheckContext) -> Outcome | None:
+    """The guard of the checks that judge :func:`expected_events`: :func:`require_stream`, then
+    a skip when events came but none of the expected type (payload.event-type is the one verdict
+    that says so; counting them as missing would repeat it in every payload check). Never raises."""
+    if (early := require_stream(ctx)) is not None:
+        return early
+    events = ctx.capture.events
+    if events and not expected_events(ctx):
+        types = ", ".join(sorted({repr(e.type) for e in events})[:5])
+        return skipped(
+            f"no {ctx.profile.event_type!r} event among {plural(len(events), 'event')} "
+            f"(types {types}; payload.event-type reports it)"
+        )
+    return None
+
+
 def require_stream(ctx: CheckContext, *, body: bool = False) -> Outcome | None:
     """The one guard "is this a 200 stream at all?": a skip when it is not, else None.
 

@@ -18,7 +18,7 @@ from conformance.checks.context import (
     plural,
     require_stream,
 )
-from conformance.checks.registry import check
+from conformance.checks.registry import READS_BYTES, check
 from conformance.checks.spec_links import SPEC_INTERPRETING, SPEC_PARSING
 from conformance.models import Outcome, OutcomeKind, Severity, passed, problem, skipped, warning
 from conformance.parser import ObservationKind
@@ -42,6 +42,7 @@ def _warn_on(ctx: CheckContext, kinds: tuple[ObservationKind, ...], what: str, o
     "The stream is valid UTF-8",
     SPEC_PARSING,
     Severity.MUST,
+    reads=READS_BYTES,
     doc="""pass: every byte decodes as UTF-8. fail: invalid bytes, which browsers turn into U+FFFD
     (the page receives different text than was sent).""",
 )
@@ -60,6 +61,7 @@ def utf8(ctx: CheckContext) -> Outcome:
     "The last event ends with a blank line",
     SPEC_INTERPRETING,
     Severity.MUST,
+    reads=READS_BYTES,
     doc="""pass: the server ended the stream between events. fail: it ended inside an event with data
     (no blank line after it): browsers discard that event. warn: it ended inside a block without
     data (its id and event lines are never applied; a retry line took effect when it was parsed).
@@ -104,6 +106,7 @@ def _has_data_line(tail: bytes) -> bool:
     "Every line is a known field, a comment or blank",
     SPEC_INTERPRETING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: only data/event/id/retry fields, comments and blank lines. warn: unknown field names
     or lines without a colon (browsers ignore them; usually a typo such as `date:` or a missing
     `data: ` prefix).""",
@@ -123,6 +126,7 @@ def fields(ctx: CheckContext) -> Outcome:
     "retry values are ASCII digits",
     SPEC_INTERPRETING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: every retry value is all ASCII digits (or there is none). warn: a retry value with
     anything else (browsers ignore the whole field).""",
 )
@@ -138,6 +142,7 @@ def retry(ctx: CheckContext) -> Outcome:
     "ids contain no NUL",
     SPEC_INTERPRETING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: no id contains U+0000. warn: an id with NUL (browsers ignore the field, so the last
     event ID does not change).""",
 )
@@ -151,6 +156,7 @@ def event_id(ctx: CheckContext) -> Outcome:
     "No block sets an event type it never dispatches",
     SPEC_INTERPRETING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: every block without data does what its author meant: an `id`-only block sets the
     last event ID (the dispatch step sets it before returning on an empty data buffer; Chromium
     does so on every blank line), a `retry`-only block sets the reconnection time (applied when
@@ -173,6 +179,7 @@ def dispatch(ctx: CheckContext) -> Outcome:
     "One line-ending style",
     SPEC_PARSING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: LF, CRLF or CR used consistently (all are valid). warn: styles mixed (valid, but a
     sign that two writers share the stream; some non-browser clients mishandle CR).""",
 )
@@ -200,6 +207,7 @@ def line_endings(ctx: CheckContext) -> Outcome:
     "No line is excessively long",
     SPEC_PARSING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: the longest line is under the profile's max_line_warn (1 MiB). warn: a longer line
     (browsers buffer it whole; many client libraries cap lines), or one beyond the suite's
     max_line_bytes, whose rest the suite dropped.""",

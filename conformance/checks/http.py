@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from conformance.checks.context import CheckContext, header_evidence, require_stream
-from conformance.checks.registry import check
+from conformance.checks.registry import READS_HEAD, check
 from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
 from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped, warning
 
@@ -27,6 +27,7 @@ def media_type(value: str) -> tuple[str, dict[str, str]]:
     "The response status is 200 OK",
     SPEC_PROCESSING,
     Severity.MUST,
+    reads="the main connection's status line (and the redirects before it)",
     doc="""pass: 200. fail: any other status (EventSource fails the connection and does not
     reconnect; 204 is how a server asks clients to stop), or no response at all (the reason says
     how the capture ended: first-byte timeout, protocol error...).""",
@@ -55,6 +56,7 @@ def status(ctx: CheckContext) -> Outcome:
     "Content-Type is text/event-stream",
     SPEC_PROCESSING,
     Severity.MUST,
+    reads=READS_HEAD,
     doc="""pass: the media type is text/event-stream (any case; parameters allowed). fail: another
     type or none: EventSource fails the connection.""",
 )
@@ -82,6 +84,7 @@ def content_type(ctx: CheckContext) -> Outcome:
     "Cache-Control forbids caching",
     SPEC_AUTHORING,
     Severity.SHOULD,
+    reads=READS_HEAD,
     doc="""pass: Cache-Control contains no-cache or no-store. warn: absent or allowing caching
     (a cache or proxy may serve or hold back a stale stream).""",
 )
@@ -110,6 +113,7 @@ def cache_control(ctx: CheckContext) -> Outcome:
     "The stream is not compressed",
     SPEC_AUTHORING,
     Severity.SHOULD,
+    reads="the main connection's headers, its wire and decoded byte counts and how decoding ended",
     doc="""pass: no Content-Encoding (or identity). warn: compressed; browsers decode it (the suite
     judged the decoded body) but compressors buffer, which delays or batches events.""",
 )
@@ -133,6 +137,7 @@ def content_encoding(ctx: CheckContext) -> Outcome:
     "No Content-Length (the body is streamed)",
     SPEC_AUTHORING,
     Severity.SHOULD,
+    reads=READS_HEAD,
     doc="""pass: no Content-Length (chunked or close-delimited). warn: a Content-Length means the
     server knew the whole body before sending it, so it was buffered, not streamed.""",
 )
@@ -159,6 +164,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     "Redirects, if any, stay usable by EventSource",
     SPEC_PROCESSING,
     Severity.SHOULD,
+    reads="the main connection's redirects and final headers",
     doc="""skip: no redirect. pass: redirects were followed (as EventSource does) within the origin.
     warn: a redirect to another origin (the final response then needs CORS headers for a page on
     the first origin).""",

@@ -18,7 +18,7 @@ from conformance.checks.context import (
     plural,
     require_stream,
 )
-from conformance.checks.registry import check, per_client
+from conformance.checks.registry import READS_ALL_EVENTS, check, per_client
 from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
 from conformance.models import Evidence, Outcome, Severity, Verdict, passed, problem, skipped
 from conformance.profiles import Profile
@@ -31,6 +31,7 @@ BURST_GAP = 0.05  # events closer than this (or half the interval) belong to one
     "The first event arrives promptly",
     SPEC_AUTHORING,
     Severity.MUST,
+    reads=READS_ALL_EVENTS,
     doc="""pass: the first event arrived within first_event_timeout (--first-event-timeout, default 5 s)
     of the request. fail: later, or never.""",
 )
@@ -68,6 +69,7 @@ def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
     "Events arrive as they are produced, not in one burst",
     SPEC_AUTHORING,
     Severity.MUST,
+    reads=READS_ALL_EVENTS,
     doc="""pass: events arrive spread out, or all at once right away (a fast server). fail: more
     than half of the events arrive in one burst (gaps under 50 ms, or half the interval), in few
     reads (or far faster than the interval), after a silence of at least burst_stall (0.25 s): the
@@ -128,6 +130,7 @@ def _together(burst: list[TimedEvent], profile: Profile) -> bool:
     "Messages keep the expected interval",
     SPEC_AUTHORING,
     Severity.SHOULD,
+    reads=READS_ALL_EVENTS,
     doc="""skip: no interval expected (--interval). pass: every gap between messages (after the
     first) is within cadence_tolerance of the interval (50 %, at least 50 ms); time the suite
     itself was stalled is not counted. warn: gaps out of tolerance, worst first.""",
@@ -172,6 +175,7 @@ def cadence(ctx: CheckContext) -> Outcome:
     "The server ends the response after the last message",
     SPEC_PROCESSING,
     Severity.MUST,
+    reads="how the main connection ended, and when its last expected event came (the sentinel of the expected type, or the expect_count-th event)",
     doc="""pass: the server closed the response within close_grace (2 s) of the sentinel (or of the
     expected last event). fail: it kept the stream open (the client must close it, and a browser
     that misses the sentinel reconnects). skip: no sentinel or count to know the end by, or the
@@ -208,6 +212,7 @@ def closes(ctx: CheckContext) -> Outcome:
     "The response body ends cleanly",
     SPEC_PROCESSING,
     Severity.SHOULD,
+    reads="how the main connection's body ended",
     doc="""pass: the body ended as HTTP says it should (last chunk, or close for a close-delimited
     body), or the capture stopped first. warn: a reset or truncated chunked body: browsers report a
     network error and reconnect.""",
@@ -292,6 +297,7 @@ def _not_judged(ctx: CheckContext, run: object, count: int) -> Outcome | None:
     "Simultaneous clients each get a complete stream of their own",
     SPEC_PROCESSING,
     Severity.MUST,
+    reads="each concurrent client: its events as the payload checks read them (the expected type), its first-event time and how long it stayed open; the main connection's the same way",
     needs=("concurrent",),
     doc="""pass: each of `concurrency` (3) clients, connected alongside the main capture, got a
     complete, correct stream, or at least the same stream as the main capture (whose own defects
@@ -335,6 +341,7 @@ def concurrent(ctx: CheckContext) -> Outcome:
     "After clients abort mid-stream, a new client still gets a full stream promptly",
     SPEC_PROCESSING,
     Severity.MUST,
+    reads="the aborting clients' ends; the follow-up client's events as the payload checks read them (the expected type) and its first-event time, against the main connection's first event and longest gap",
     needs=("disconnect",),
     doc="""pass: after `disconnect_clients` (3) clients hung up mid-stream, a new client's stream
     started within first_event_timeout (or as fast as the main stream's) and was as complete and

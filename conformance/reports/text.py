@@ -71,4 +71,6 @@ def render_catalogue_markdown(specs: Sequence[CheckSpec]) -> str:
         out += [f"## `{s.id}`", "", f"{s.title}. Severity: {s.severity}. Spec: <{s.spec}>", ""]
         if s.doc:
             out += [*textwrap.wrap(" ".join(s.doc.split()), 100), ""]
+        if s.reads:
+            out += [*textwrap.wrap(f"Reads: {' '.join(s.reads.split())}.", 100), ""]
     return "\n".join(out)

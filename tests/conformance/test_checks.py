@@ -299,13 +299,65 @@ def test_payload_json() -> None:
 
 
 def test_payload_event_type() -> None:
-    cap, profile = make(b"event: ram\ndata: 1\n\ndata: 2\n\n")
+    cap, generic = make(b"event: ram\ndata: 1\n\ndata: 2\n\n")
+    profile = generic.replace(event_type="message")
     result = run_check("payload.event-type", cap, profile)
-    assert result.verdict is FAIL
+    assert result.verdict is WARN  # the second event is a message
     assert "onmessage never fires" in result.reason
     assert result.evidence[0].offset == 0
-    assert run_check("payload.event-type", cap, profile.replace(event_type="ram")).verdict is FAIL
+    assert run_check("payload.event-type", cap, profile.replace(event_type="ram")).verdict is WARN
     assert run_check("payload.event-type", cap, profile.replace(event_type=None)).verdict is SKIP
+    cap, _ = make(b"event: ram\ndata: 1\n\n")
+    assert run_check("payload.event-type", cap, profile).verdict is FAIL  # no message at all
+    # generic without --event-type: a mixed stream is not judged, and says nothing more
+    assert run_check("payload.event-type", cap, generic).verdict is SKIP
+
+
+def test_generic_named_events_are_information_not_a_fail() -> None:
+    """issue 10 §2: `event: update` is valid SSE; the page listens with addEventListener."""
+    cap, generic = make(b"event: update\ndata: {}\n\n")
+    assert generic.event_type is None
+    result = run_check("payload.event-type", cap, generic)
+    assert result.verdict is SKIP
+    assert "onmessage will not fire; listen for: update" in result.reason
+    # ram-monitor and openai-chat keep expecting `message`
+    assert load_profile("ram-monitor").event_type == "message"
+    assert load_profile("openai-chat").event_type == "message"
+
+
+def test_payload_checks_judge_only_the_expected_type() -> None:
+    """issue 10 §3: django-eventstream opens with `event: stream-open` and empty data, which the
+    page's onmessage never receives; with `*` it is judged, and empty data is not invalid JSON."""
+    opener = b"event: stream-open\ndata:\n\n"
+    messages = [json.dumps(m) for m in ("a", "b", SENTINEL)]
+    body = opener + b"".join(f"data: {m}\n\n".encode() for m in messages)
+    profile = ram_profile(expect_count=3, contract=None)
+    cap, profile = make(body, profile=profile)
+    for check_id in ("payload.json", "payload.count", "payload.sentinel"):
+        assert run_check(check_id, cap, profile).verdict is PASS, check_id
+    result = run_check("payload.event-type", cap, profile)
+    assert result.verdict is WARN  # an extra named event: only addEventListener sees it
+    assert "'stream-open'" in result.reason
+    any_type = profile.replace(event_type=None)
+    result = run_check("payload.json", cap, any_type)
+    assert result.verdict is PASS
+    assert "1 empty data field not judged" in result.reason
+    assert run_check("payload.count", cap, any_type).verdict is FAIL  # 4 events of any type
+    strict = any_type.replace(json_empty_data="fail")
+    result = run_check("payload.json", cap, strict)
+    assert result.verdict is FAIL
+    assert "event 1: empty data" in result.reason
+    assert result.evidence[0].offset == 0
+
+
+def test_payload_checks_skip_when_no_event_has_the_expected_type() -> None:
+    """One verdict says the types are wrong (payload.event-type); the others do not echo it."""
+    cap, profile = make(b'event: ram\ndata: "x"\n\n', profile=ram_profile(contract=None))
+    assert run_check("payload.event-type", cap, profile).verdict is FAIL
+    for check_id in ("payload.json", "payload.count", "payload.sentinel"):
+        result = run_check(check_id, cap, profile)
+        assert result.verdict is SKIP, check_id
+        assert "payload.event-type reports it" in result.reason
 
 
 @pytest.mark.parametrize(

@@ -293,6 +293,7 @@ HEADERS_1252 = (
 )
 HEADERS_PLAIN = (("Content-Type", "text/plain"), ("Cache-Control", "no-cache"))
 FIVE_MB = 5 * 1024 * 1024
+DJANGO_STREAM_OPEN = b"event: stream-open\ndata:\n\n"  # django-eventstream's first block
 SINGLE_CLIENT = {"concurrency": 0, "disconnect_clients": 0}
 SLOW_FIRST_LIMIT = 1.0  # the slow-first-event case's limit; its server waits 0.6 s longer
 
@@ -597,6 +598,15 @@ KNOWN_GOOD = [
     case(
         "truncated-chunked-after-sentinel", SseResponse(end_body=False), warns={"stream.clean-end"}
     ),
+    # issue 10 §3: the opener is not a message (onmessage never sees it): payload checks judge
+    # the 22 messages; only the explicit warning says a listener-less event came.
+    case(
+        "django-eventstream-stream-open",
+        SseResponse(inject=((0, DJANGO_STREAM_OPEN),)),
+        warns={"payload.event-type"},
+        reasons={"payload.event-type": "'stream-open'"},
+        offsets={"payload.event-type": lambda body: 0},
+    ),
     case("http10-close-delimited", SseResponse(version="HTTP/1.0", framing="close")),
     case("http11-close-delimited", SseResponse(framing="close")),
     case("byte-at-a-time", SseResponse(splitter=split_every(1), interval=0.01)),
@@ -707,12 +717,29 @@ GENERIC = [
         profile="generic",
         overrides={"event_type": None},
     ),
+    # issue 10 §2: a named event is valid SSE; generic judges the type only when asked, and
+    # says what the page must listen for.
     case(
-        "generic-custom-type-fails-onmessage",
+        "generic-named-events-are-information",
+        SseResponse(event_type="update"),
+        profile="generic",
+        reasons={"payload.event-type": "onmessage will not fire; listen for: update"},
+    ),
+    case(
+        "generic-custom-type-fails-onmessage-when-asked",
         SseResponse(event_type="ram"),
         {"payload.event-type"},
         profile="generic",
+        overrides={"event_type": "message"},
         reasons={"payload.event-type": "onmessage"},
+    ),
+    # issue 10 §3: django-eventstream opens with `event: stream-open` and an empty data field.
+    case(
+        "generic-django-stream-open-any-type-json",
+        SseResponse(inject=((0, DJANGO_STREAM_OPEN),)),
+        profile="generic",
+        overrides={"event_type": None, "data_format": "json"},
+        reasons={"payload.json": "1 empty data field not judged"},
     ),
     case(
         "generic-open-ended-stream",
