@@ -14,7 +14,7 @@ from conformance.checks.context import (
     observations,
     require_stream,
 )
-from conformance.checks.http import media_type
+from conformance.checks.mime import extract_mime_type
 from conformance.checks.registry import READS_BYTES, READS_HEAD, check
 from conformance.checks.spec_links import SPEC_INTERPRETING, SPEC_PARSING, SPEC_PROCESSING
 from conformance.models import Outcome, Severity, passed, skipped, warning
@@ -34,11 +34,12 @@ def charset(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
-    value = ctx.capture.header("content-type")
-    if value is None:
-        return skipped("no Content-Type")
-    _, params = media_type(value)
-    cs = params.get("charset")
+    values = ctx.capture.header_all("content-type")
+    mime = extract_mime_type(values)  # what Chromium reads: the last parsable value
+    if mime is None:
+        return skipped("no parsable Content-Type")
+    value = ", ".join(values)
+    cs = mime.charset
     if cs is None or cs.lower() in ("utf-8", "utf8"):
         return passed("no charset other than utf-8")
     return warning(

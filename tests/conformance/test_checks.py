@@ -298,6 +298,51 @@ def test_payload_json() -> None:
     assert run_check("payload.json", cap, profile).verdict is SKIP
 
 
+@pytest.mark.parametrize(
+    ("values", "verdict", "words"),
+    [
+        # issue 10 §6: Chromium reads the last parsable value, not the first
+        (("text/event-stream", "text/html"), FAIL, "'text/html' is not text/event-stream"),
+        (("text/html", "text/event-stream"), WARN, "2 Content-Type headers"),
+        (("text/event-stream, */*",), WARN, "2 values"),
+        (("text/event-stream",), PASS, "Content-Type"),
+    ],
+)
+def test_http_content_type_reads_what_chromium_reads(
+    values: tuple[str, ...], verdict: Verdict, words: str
+) -> None:
+    headers = [("content-type", v) for v in values]
+    cap, profile = make(b"data: a\n\n", headers=headers)
+    result = run_check("http.content-type", cap, profile)
+    assert result.verdict is verdict, result
+    assert words in result.reason
+
+
+@pytest.mark.parametrize(
+    ("values", "verdict"),
+    [
+        (("text/event-stream;charset=latin1", "text/event-stream"), WARN),  # charset kept
+        (("text/event-stream;charset=latin1", "text/html", "text/event-stream"), PASS),
+        (("text/event-stream", "text/event-stream;charset=latin1"), WARN),
+        (("text/event-stream;charset=latin1", "text/event-stream;charset=utf-8"), PASS),
+    ],
+)
+def test_browser_charset_reads_what_fetch_extracts(
+    values: tuple[str, ...], verdict: Verdict
+) -> None:
+    cap, profile = make(b"data: a\n\n", headers=[("content-type", v) for v in values])
+    assert run_check("browser.charset", cap, profile).verdict is verdict
+
+
+def test_http_cache_control_is_about_intermediaries() -> None:
+    cap, profile = make(b"data: a\n\n", headers=[("content-type", "text/event-stream")])
+    result = run_check("http.cache-control", cap, profile)
+    assert result.verdict is WARN
+    assert "cache mode no-store" in result.reason
+    assert "RFC 9111" in result.reason
+    assert result.spec.startswith("https://www.rfc-editor.org/rfc/rfc9111")
+
+
 def test_payload_event_type() -> None:
     cap, generic = make(b"event: ram\ndata: 1\n\ndata: 2\n\n")
     profile = generic.replace(event_type="message")

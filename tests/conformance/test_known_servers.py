@@ -516,6 +516,13 @@ KNOWN_BAD = [
         may_fail={"payload.sentinel", "stream.closes"},
         reasons={"stream.concurrent": "concurrent clients got a broken stream"},
     ),
+    # issue 10 §6: two Content-Type headers; Chromium uses the last (Fetch's extract a MIME type).
+    case(
+        "duplicate-content-type-html-last",
+        SseResponse(headers=(*HEADERS_UTF8, ("Content-Type", "text/html"))),
+        {"http.content-type"},
+        reasons={"http.content-type": "'text/html' is not text/event-stream (2 content-type"},
+    ),
     case(
         "no-content-type",
         SseResponse(headers=(("Cache-Control", "no-cache"),)),
@@ -606,6 +613,19 @@ KNOWN_GOOD = [
         warns={"payload.event-type"},
         reasons={"payload.event-type": "'stream-open'"},
         offsets={"payload.event-type": lambda body: 0},
+    ),
+    # ... and the reverse works in Chromium: it only warns about the duplicate.
+    case(
+        "duplicate-content-type-event-stream-last",
+        SseResponse(
+            headers=(
+                ("Content-Type", "text/html"),
+                ("Content-Type", "text/event-stream"),
+                ("Cache-Control", "no-cache"),
+            )
+        ),
+        warns={"http.content-type"},
+        reasons={"http.content-type": "browsers use the last"},
     ),
     case("http10-close-delimited", SseResponse(version="HTTP/1.0", framing="close")),
     case("http11-close-delimited", SseResponse(framing="close")),
