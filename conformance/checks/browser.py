@@ -32,7 +32,7 @@ from conformance.parser import ObservationKind
 )
 def charset(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
-    if (early := require_stream(ctx)) is not None:
+    if (early := require_stream(ctx, head_only=True)) is not None:
         return early
     values = ctx.capture.header_all("content-type")
     mime = extract_mime_type(values)  # what Chromium reads: the last parsable value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conformance.capture.model import Capture, TimedEvent
+from conformance.capture.model import Capture, EndReason, TimedEvent
 from conformance.evidence import escape_excerpt
 from conformance.models import Evidence, Outcome, skipped
 from conformance.parser import Observation, ObservationKind
@@ -109,18 +109,25 @@ def require_expected(ctx: CheckContext) -> Outcome | None:
     return None
 
 
-def require_stream(ctx: CheckContext, *, body: bool = False) -> Outcome | None:
+def require_stream(
+    ctx: CheckContext, *, body: bool = False, head_only: bool = False
+) -> Outcome | None:
     """The one guard "is this a 200 stream at all?": a skip when it is not, else None.
 
     Browsers never get past a missing or non-200 response (EventSource stops there), so checks of
-    what a page would see are not judged; http.status reports why. With ``body=True`` a 200 with
-    no body byte at all is skipped too (checks of the bytes have nothing to read). Never raises.
+    what a page would see are not judged; http.status reports why. Nor past a body they cannot
+    decode (Chromium fails the request): unless ``head_only`` (checks of the headers alone),
+    that is skipped too and http.content-encoding is the one verdict. With ``body=True`` a 200
+    with no body byte at all is skipped too (checks of the bytes have nothing to read).
+    Never raises.
     """
     cap = ctx.capture
     if cap.status is None:
         return skipped(f"no response ({cap.end_reason}); http.status reports it")
     if cap.status != 200:
         return skipped(f"not judged: status {cap.status} (EventSource stops there; http.status)")
+    if not head_only and cap.end_reason is EndReason.DECODE_ERROR:
+        return skipped("the body cannot be decoded (http.content-encoding reports it)")
     if body and not cap.chunks:
         return skipped(f"no body to judge ({cap.end_reason})")
     return None

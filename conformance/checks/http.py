@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from conformance.capture.model import EndReason
 from conformance.checks.context import CheckContext, header_evidence, require_stream
 from conformance.checks.mime import extract_mime_type, split_values
 from conformance.checks.registry import READS_HEAD, check
@@ -53,7 +54,7 @@ def status(ctx: CheckContext) -> Outcome:
 )
 def content_type(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
-    if (early := require_stream(ctx)) is not None:
+    if (early := require_stream(ctx, head_only=True)) is not None:
         return early
     values = ctx.capture.header_all("content-type")
     if not values:
@@ -103,7 +104,7 @@ def content_type(ctx: CheckContext) -> Outcome:
 )
 def cache_control(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
-    if (early := require_stream(ctx)) is not None:
+    if (early := require_stream(ctx, head_only=True)) is not None:
         return early
     values = ctx.capture.header_all("cache-control")
     why = (
@@ -124,25 +125,50 @@ def cache_control(ctx: CheckContext) -> Outcome:
 
 @check(
     "http.content-encoding",
-    "The stream is not compressed",
-    SPEC_AUTHORING,
-    Severity.SHOULD,
+    "The stream is not compressed, or compressed as browsers decode it",
+    SPEC_PROCESSING,
+    Severity.MUST,
     reads="the main connection's headers, its wire and decoded byte counts and how decoding ended",
-    doc="""pass: no Content-Encoding (or identity). warn: compressed; browsers decode it (the suite
-    judged the decoded body) but compressors buffer, which delays or batches events.""",
+    doc="""pass: no Content-Encoding (or identity). warn: compressed with a coding Chromium decodes
+    (gzip, deflate, br, zstd: the suite decoded it the same way and judged the decoded body),
+    but compressors buffer, which delays or batches events; the reason says how many bytes came
+    after the first gzip member (Chromium ignores them). warn: a coding Chromium does not know:
+    it passes the body through undecoded, and so did the suite. fail: the body cannot be decoded
+    (Chromium fails the request); every check of the body then skips.""",
 )
 def content_encoding(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
-    if (early := require_stream(ctx)) is not None:
+    if (early := require_stream(ctx, head_only=True)) is not None:
         return early
     cap = ctx.capture
     value = cap.content_encoding
+    evidence = header_evidence("content-encoding", value)
+    sizes = f"{cap.decoded_bytes} bytes decoded from {cap.raw_bytes} on the wire"
+    if cap.end_reason is EndReason.DECODE_ERROR:
+        return problem(
+            f"Content-Encoding: {value}: {cap.end_message} ({sizes}); browsers fail the request",
+            evidence,
+            Evidence(cap.decoded_bytes, f"decoding stopped here ({sizes})", cap.t_end),
+        )
     if value is None or value.strip().lower() in ("", "identity"):
         return passed("not compressed")
+    if cap.unknown_codings:
+        return warning(
+            f"Content-Encoding: {value}: {', '.join(cap.unknown_codings)} is not a coding "
+            "Chromium decodes: it passes the body through undecoded, and the suite judged those "
+            "raw bytes",
+            evidence,
+        )
+    ignored = "".join(
+        f"; {n} bytes after the first gzip member are ignored by Chromium"
+        if coding in ("gzip", "x-gzip")
+        else f"; {n} bytes after the end of the {coding} data are ignored"
+        for coding, n in cap.ignored_after_end
+    )
     return warning(
         f"Content-Encoding: {value}: compressors buffer events; the suite judged the decoded body "
-        f"({cap.decoded_bytes} bytes decoded from {cap.raw_bytes} on the wire)",
-        header_evidence("content-encoding", value),
+        f"({sizes}){ignored}",
+        evidence,
     )
 
 
@@ -157,7 +183,7 @@ def content_encoding(ctx: CheckContext) -> Outcome:
 )
 def content_length(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
-    if (early := require_stream(ctx)) is not None:
+    if (early := require_stream(ctx, head_only=True)) is not None:
         return early
     value = ctx.capture.header("content-length")
     if value is None:

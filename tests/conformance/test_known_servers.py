@@ -36,6 +36,14 @@ from hypothesis import strategies as st
 from conformance.models import Report, Verdict
 from conformance.runner import run_suite, run_suite_sync
 from testing.known_servers import never_answer, redirect_to, shared_generator, wedge_after_abort
+from testing.library_servers import (
+    DJANGO_STREAM_OPEN,
+    DUPLICATE_CONTENT_TYPE_HTML_LAST,
+    DUPLICATE_CONTENT_TYPE_STREAM_LAST,
+    NODE_RETRY_FIRST,
+    brotli_stream,
+    gzip_members,
+)
 from testing.ram_stream import (
     SENTINEL,
     STARTING,
@@ -293,7 +301,6 @@ HEADERS_1252 = (
 )
 HEADERS_PLAIN = (("Content-Type", "text/plain"), ("Cache-Control", "no-cache"))
 FIVE_MB = 5 * 1024 * 1024
-DJANGO_STREAM_OPEN = b"event: stream-open\ndata:\n\n"  # django-eventstream's first block
 SINGLE_CLIENT = {"concurrency": 0, "disconnect_clients": 0}
 SLOW_FIRST_LIMIT = 1.0  # the slow-first-event case's limit; its server waits 0.6 s longer
 
@@ -519,7 +526,7 @@ KNOWN_BAD = [
     # issue 10 §6: two Content-Type headers; Chromium uses the last (Fetch's extract a MIME type).
     case(
         "duplicate-content-type-html-last",
-        SseResponse(headers=(*HEADERS_UTF8, ("Content-Type", "text/html"))),
+        SseResponse(headers=DUPLICATE_CONTENT_TYPE_HTML_LAST),
         {"http.content-type"},
         reasons={"http.content-type": "'text/html' is not text/event-stream (2 content-type"},
     ),
@@ -578,6 +585,32 @@ KNOWN_BAD = [
         {"stream.incremental"},
         {"http.content-encoding"},
     ),
+    # issue 10 §5: the buffering compressor is named (the body is decoded as Chromium does).
+    case(
+        "brotli-buffered-by-compressor",
+        lambda: brotli_stream(SseResponse(interval=0.03), flush=False),
+        {"stream.incremental"},
+        {"http.content-encoding"},
+        reasons={"http.content-encoding": "Content-Encoding: br"},
+    ),
+    # Each event its own gzip member: Chromium decodes the first only; the verdict says so.
+    case(
+        "gzip-member-per-event",
+        lambda: gzip_members(),
+        {"payload.count", "payload.sentinel", "payload.ram-format"},
+        {"http.content-encoding"},
+        reasons={
+            "http.content-encoding": "bytes after the first gzip member are ignored by Chromium",
+            "payload.count": "1 of 22",
+        },
+    ),
+    # Labelled br, sent plain: one verdict says the body cannot be decoded; the rest skip.
+    case(
+        "br-label-on-plain-bytes",
+        SseResponse(headers=(*GOOD.headers, ("Content-Encoding", "br"))),
+        {"http.content-encoding"},
+        reasons={"http.content-encoding": "cannot decode"},
+    ),
     case(
         "irregular-cadence",
         SseResponse(pause_before=lambda index: 0.3 if index % 7 == 0 else 0.02),
@@ -617,13 +650,7 @@ KNOWN_GOOD = [
     # ... and the reverse works in Chromium: it only warns about the duplicate.
     case(
         "duplicate-content-type-event-stream-last",
-        SseResponse(
-            headers=(
-                ("Content-Type", "text/html"),
-                ("Content-Type", "text/event-stream"),
-                ("Cache-Control", "no-cache"),
-            )
-        ),
+        SseResponse(headers=DUPLICATE_CONTENT_TYPE_STREAM_LAST),
         warns={"http.content-type"},
         reasons={"http.content-type": "browsers use the last"},
     ),
@@ -643,6 +670,14 @@ KNOWN_GOOD = [
     # Compressed but flushed per event: browsers decode it and nothing is delayed, so only the
     # SHOULD warning (a compressor *can* buffer; gzip-buffered-by-compressor shows the failure).
     case("gzip-flushed-per-event", SseResponse(gzip=True), warns={"http.content-encoding"}),
+    case("brotli-flushed-per-event", lambda: brotli_stream(), warns={"http.content-encoding"}),
+    # A coding Chromium does not know: it passes the bytes through, and so does the suite.
+    case(
+        "unknown-coding-passed-through",
+        SseResponse(headers=(*GOOD.headers, ("Content-Encoding", "x-custom"))),
+        warns={"http.content-encoding"},
+        reasons={"http.content-encoding": "passes the body through undecoded"},
+    ),
     # A 5 MB line that is valid JSON with the same value: browsers cope; it only warns. Without
     # the extra clients: eight 5 MB copies through one GIL would measure this harness's server
     # thread (a stalled reader looks like a buffering server), not the server under test.
@@ -701,7 +736,7 @@ KNOWN_GOOD = [
     # issue 10 §1: an id-only block sets the last event ID, a retry-only block the reconnection
     # time (the default of two Node.js libraries: `retry: 3000` first): both do what was meant.
     case("id-only-block", SseResponse(inject=((2, b"id: 7\n\n"),))),
-    case("node-retry-first-block", SseResponse(inject=((0, b"retry: 3000\n\n"),))),
+    case("node-retry-first-block", SseResponse(inject=((0, NODE_RETRY_FIRST),))),
     # ... but an event type without data is never used.
     case(
         "event-only-block",
