@@ -101,14 +101,18 @@ def one_at_a_time(spec: SseResponse = GOOD) -> Handler:
 def broadcast(period: float, spec: SseResponse = GOOD) -> Handler:
     """One ticker for every client, every ``period`` seconds (a chat or price feed): a client
     that connects between ticks waits up to ``period`` for its first event. Endless; each
-    client gets the greeting at its first tick, then a sample per tick."""
-    start = time.monotonic()
+    client gets the greeting at its first tick, then a sample per tick. The first tick comes
+    ``first_tick`` after the first connection (so the first client's wait is known)."""
+    first_tick = 0.1
+    start: list[float] = []
 
     def next_tick() -> float:
-        elapsed = time.monotonic() - start
+        elapsed = time.monotonic() - start[0] + period - first_tick
         return period - (elapsed % period)
 
     async def handler(ex: Exchange) -> None:
+        if not start:
+            start.append(time.monotonic())
         await ex.send_head(200, spec.head())
         blocks: Iterator[bytes] = SseResponse(infinite=True).blocks()
         while True:

@@ -735,3 +735,49 @@ def test_disconnect_needs_a_client_that_really_aborted_mid_stream() -> None:
     result = run_check("stream.disconnect", main, profile, disconnect=run)
     assert result.verdict is SKIP
     assert "arrived at once" in result.reason
+
+
+# --------------------------------------------------------------------------- issue 10 §4, §7, §8
+
+
+def test_concurrent_clients_served_one_after_another_fail_with_the_timeline() -> None:
+    main, profile = ram_capture()
+    serial = []
+    for i in range(3):
+        cap = ram_capture()[0]
+        cap.started_at = 0.0
+        shift = 1.2 * (i + 1)  # headers only once the previous stream ended
+        cap.t_headers = shift
+        cap.t_end += shift
+        serial.append(cap)
+    result = run_check("stream.concurrent", main, profile, concurrent=serial)
+    assert result.verdict is FAIL
+    assert "one at a time" in result.reason
+    assert any("client 2: first event at" in e.excerpt for e in result.evidence)
+
+
+def test_concurrent_says_same_stream_when_the_main_one_is_not_complete() -> None:
+    main, profile = ram_capture(ram_messages()[:5], end_reason=EndReason.PROTOCOL_ERROR)
+    same = [ram_capture(ram_messages()[:5], end_reason=EndReason.PROTOCOL_ERROR)[0]] * 3
+    result = run_check("stream.concurrent", main, profile, concurrent=same)
+    assert result.verdict is PASS
+    assert "the same stream as the main capture (events: 5, 5, 5" in result.reason
+
+
+def test_disconnect_patience_comes_from_the_main_streams_pace() -> None:
+    """A broadcast every 7 s: the follow-up waits a whole period; the main stream showed it."""
+    profile = load_profile("generic")
+    ticks = [(0.1 + 7 * i, b"data: tick\n\n") for i in range(4)]
+    main = make(ticks, profile=profile, end_reason=EndReason.DEADLINE)[0]
+    first = make(ticks[:1], profile=profile)[0]
+    aborted = [dataclasses.replace(first, end_reason=EndReason.ABORTED)]
+    late = make([(6.9, b"data: tick\n\n")], profile=profile, end_reason=EndReason.DEADLINE)[0]
+    run = DisconnectRun(aborted, late, 0.2)
+    result = run_check("stream.disconnect", main, profile, disconnect=run)
+    assert result.verdict is PASS, result.reason
+    quiet = make([(0.0, b": hi\n\n")], profile=profile, end_reason=EndReason.IDLE_TIMEOUT)[0]
+    quiet.t_end = 15.0
+    result = run_check("stream.disconnect", main, profile, disconnect=DisconnectRun(aborted, quiet))
+    assert result.verdict is FAIL
+    assert "no event in time" in result.reason
+    assert "no event yet within 8.88 s" in result.reason
