@@ -156,7 +156,7 @@ def json_data(ctx: CheckContext) -> Outcome:
     doc="""skip: no event type expected (the generic profile without --event-type, or `*`: a named
     event is valid SSE, a page listens with addEventListener); the reason then says when no event
     is a `message` ("onmessage will not fire; listen for: update"). Or no events. pass: every
-    event's type is the expected one (`message` for ram-monitor and openai-chat, so `onmessage`
+    event's type is the expected one (`message` in the contract profiles, so `onmessage`
     fires). fail: no event has it (an `event:` field on every one): only addEventListener(type)
     sees them. warn: some events have another type (an extra named event beside the expected
     ones: this listener never sees it; payload.count says whether every expected one came).""",
