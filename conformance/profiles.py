@@ -59,7 +59,7 @@ class Profile:
     sentinel: str | None = None  # the last message's data (compared after JSON-decoding, if json)
     sentinel_raw: bool = False  # compare the raw data only (`[DONE]`, as OpenAI SDKs do)
     data_format: str = "any"  # json | text | any
-    event_type: str | None = "message"  # None: any type is fine
+    event_type: str | None = None  # the type payload checks judge; None: not set (every type)
     interval: float | None = None  # expected seconds between messages (stream.cadence)
     contract: str | None = None  # an application contract (conformance.contracts) to judge too
     first_event_timeout: float = 5.0  # stream.first-event
@@ -71,6 +71,7 @@ class Profile:
     max_line_warn: int = 1024 * 1024  # framing.line-length warns above this
     endless: bool = False  # the stream never ends: a close by the server is a defect
     heartbeat_max: float = 30.0  # stream.heartbeat: longest silence on the wire before a warning
+    json_empty_data: str = "allow"  # payload.json: an empty data field is "allow"ed or a "fail"
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
@@ -139,7 +140,10 @@ class Profile:
         return not self.sentinel_raw and self.decoded(data) == self.sentinel
 
     def is_last(self, event: Event, index: int) -> bool:
-        """Where the server should end the stream: at the sentinel, else after expect_count events."""
+        """Where the server should end the stream: at the sentinel, else after expect_count events.
+        An event of another type than ``event_type`` is never the sentinel (h7, issue 10)."""
+        if self.event_type is not None and event.type != self.event_type:
+            return False
         if self.sentinel is not None:
             return self.is_sentinel(event.data)
         return self.expect_count is not None and index + 1 == self.expect_count

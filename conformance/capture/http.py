@@ -215,7 +215,9 @@ async def _read_body(
     abort_after_events: int | None,
     progress: OnChunk | None,
 ) -> None:
-    iterator = response.aiter_bytes()
+    # Raw wire bytes: the Recorder decodes them as Chromium does (httpx would decode only what
+    # it knows, and a whole network read at once, before any size limit could apply).
+    iterator = response.aiter_raw()
     while True:
         t = now()
         waits = {EndReason.IDLE_TIMEOUT: limits.idle_timeout}
@@ -250,9 +252,8 @@ async def _read_body(
         recorder.add(now(), data, response.num_bytes_downloaded)
         if progress is not None:
             progress(cap)
-        if recorder.offset >= limits.max_bytes:
-            end(EndReason.MAX_BYTES, f"{recorder.offset} bytes read (limit {limits.max_bytes})")
-            return
+        if recorder.stop is not None:
+            return  # max-bytes of decoded body, or a body that cannot be decoded
         if len(cap.events) >= limits.max_events:
             end(EndReason.MAX_EVENTS, f"{len(cap.events)} events read (limit {limits.max_events})")
             return

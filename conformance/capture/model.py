@@ -1,7 +1,7 @@
 """What one HTTP run of an SSE endpoint recorded: the data model every check reads.
 
 Capture once, judge many: the stream is read once (like a browser's EventSource would: redirects
-followed, ``Accept: text/event-stream``, ``Cache-Control: no-cache``), and everything a check may want
+followed, the headers of :data:`BROWSER_HEADERS`), and everything a check may want
 is kept: status, headers in order, redirects, raw chunks with arrival times, the events a browser
 would dispatch with their arrival times, the parser's observations, and why the capture ended.
 
@@ -33,6 +33,7 @@ class EndReason(StrEnum):
     NOT_CLOSED_AFTER_SENTINEL = "not-closed-after-sentinel"
     ABORTED = "aborted"  # this client hung up on purpose (stream.disconnect's aborting clients)
     HELD = "held"  # --hold: an endless stream read for that long, then judged (not an error)
+    DECODE_ERROR = "decode-error"  # the Content-Encoding cannot be undone (corrupt data)
 
     @property
     def unreachable(self) -> bool:
@@ -65,6 +66,16 @@ class Limits:
     max_line_bytes: int = 8 * 1024 * 1024  # the parser drops the rest of a longer line
 
 
+# What Chromium's EventSource sends by default (besides User-Agent, Accept-Language and cookies,
+# which vary by browser profile): every coding it sends here, the Recorder decodes. A header of
+# the same name in the request (``-H 'Accept-Encoding: identity'``) replaces it.
+BROWSER_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Accept", "text/event-stream"),
+    ("Cache-Control", "no-cache"),
+    ("Accept-Encoding", "gzip, deflate, br, zstd"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureRequest:
     url: str
@@ -76,7 +87,7 @@ class CaptureRequest:
     def wire_headers(self) -> list[tuple[str, str]]:
         """What a browser's EventSource sends, then the user's headers (which override by name).
         Never raises."""
-        base = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
+        base = list(BROWSER_HEADERS)
         if self.last_event_id is not None:
             base.append(("Last-Event-ID", self.last_event_id))
         overridden = {name.lower() for name, _ in self.headers}
@@ -150,8 +161,12 @@ class Capture:
     t_end: float = 0.0
     started_at: float = 0.0  # time.monotonic() at t = 0 (to line up with other clocks)
     t_last_event: float | None = None  # when the sentinel (or the expected last event) arrived
-    raw_bytes: int = 0  # body bytes on the wire (compressed, if it was)
+    raw_bytes: int = 0  # body bytes on the wire (compressed, if it was), every one counted
     content_encoding: str | None = None
+    unknown_codings: list[str] = field(default_factory=list)  # passed through undecoded
+    # Per coding, wire bytes after the end of its compressed data (Chromium ignores them: the
+    # gzip members after the first).
+    ignored_after_end: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def body(self) -> bytes:

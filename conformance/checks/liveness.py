@@ -67,6 +67,7 @@ def _limits_text(length: float, wait_for_head: float) -> str:
     "The stream is never silent long enough for a proxy to cut it",
     SPEC_AUTHORING,
     Severity.SHOULD,
+    reads="the main connection's body bytes with their arrival times (any byte counts, comments too), from the headers to how the capture ended",
     doc="""pass: the longest silence on the wire (no byte at all: comments count, so do events)
     stayed below heartbeat_max (--heartbeat-max, default 30 s), counting from the response
     headers to the first byte and from the last byte to the end of the capture. A stream that

@@ -55,6 +55,9 @@ class CheckSpec:
     # Judges the messages one client received (payload and contract checks): stream.concurrent
     # and stream.disconnect hold every extra client's stream to it too.
     per_client: bool = False
+    # Which connections and which part of them (head, bytes, which events) the check reads
+    # (docs/checks.md), so a check that judges what the page never receives shows in review.
+    reads: str = ""
 
     def result(self, outcome: Outcome) -> Result:
         """The check's verdict: a problem fails a MUST check and warns a SHOULD check.
@@ -74,6 +77,15 @@ class CheckSpec:
         )
 
 
+# What a check reads (CheckSpec.reads), in the words docs/checks.md shows.
+READS_HEAD = "the main connection's status line and headers"
+READS_BYTES = "the main connection's decoded body bytes (every byte the browser's parser sees)"
+READS_EXPECTED = (
+    "the main connection's events of the expected type (`event_type`; every type when it is "
+    "not set or `*`), and each extra client's the same way"
+)
+READS_ALL_EVENTS = "every event of the main connection, whatever its type (its arrival times)"
+
 REGISTRY: dict[str, CheckSpec] = {}
 _loaded = False
 
@@ -87,19 +99,21 @@ def check(
     needs: Iterable[str] = (),
     doc: str = "",
     per_client: bool = False,
+    reads: str = "",
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a check function under a stable id.
 
     ``per_client``: the check judges the messages one client received (a payload or contract
-    check), so the extra clients' streams are held to it too (:func:`per_client`).
-    Raises ValueError when the id is already registered to another function (ids are unique).
+    check), so the extra clients' streams are held to it too (:func:`per_client`). ``reads``:
+    which connections and which of their parts or events it judges (one of the ``READS_*``
+    phrases where one fits). Raises ValueError when the id is already registered to another function (ids are unique).
     """
 
     def register(fn: CheckFn) -> CheckFn:
         if id in REGISTRY and REGISTRY[id].fn is not fn:
             raise ValueError(f"check id {id!r} registered twice")
         REGISTRY[id] = CheckSpec(
-            id, title, spec, severity, fn, frozenset(needs), doc.strip(), per_client
+            id, title, spec, severity, fn, frozenset(needs), doc.strip(), per_client, reads
         )
         return fn
 

@@ -18,7 +18,7 @@ from conformance.checks.context import (
     plural,
     require_stream,
 )
-from conformance.checks.registry import check, per_client
+from conformance.checks.registry import READS_ALL_EVENTS, check, per_client
 from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
 from conformance.intermediaries import detect, through
 from conformance.models import (
@@ -29,7 +29,6 @@ from conformance.models import (
     passed,
     problem,
     skipped,
-    warning,
 )
 from conformance.profiles import Profile
 
@@ -41,6 +40,7 @@ BURST_GAP = 0.05  # events closer than this (or half the interval) belong to one
     "The first event arrives promptly",
     SPEC_AUTHORING,
     Severity.MUST,
+    reads=READS_ALL_EVENTS,
     doc="""pass: the first event arrived within first_event_timeout (--first-event-timeout, default 5 s)
     of the request. fail: later, or never.""",
 )
@@ -78,6 +78,7 @@ def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
     "Events arrive as they are produced, not in one burst",
     SPEC_AUTHORING,
     Severity.MUST,
+    reads=READS_ALL_EVENTS,
     doc="""pass: events arrive spread out, or all at once right away (a fast server). fail: more
     than half of the events arrive in one burst (gaps under 50 ms, or half the interval), in few
     reads (or far faster than the interval), after a silence of at least burst_stall (0.25 s): the
@@ -141,6 +142,7 @@ def _together(burst: list[TimedEvent], profile: Profile) -> bool:
     "Messages keep the expected interval",
     SPEC_AUTHORING,
     Severity.SHOULD,
+    reads=READS_ALL_EVENTS,
     doc="""skip: no interval expected (--interval). pass: every gap between messages (after the
     first) is within cadence_tolerance of the interval (50 %, at least 50 ms); time the suite
     itself was stalled is not counted. warn: gaps out of tolerance, worst first.""",
@@ -185,11 +187,13 @@ def cadence(ctx: CheckContext) -> Outcome:
     "The server ends the response after the last message",
     SPEC_PROCESSING,
     Severity.MUST,
+    reads="how the main connection ended, and when its last expected event came (the sentinel of the expected type, or the expect_count-th event)",
     doc="""pass: the server closed the response within close_grace (2 s) of the sentinel (or of the
     expected last event). fail: it kept the stream open (the client must close it, and a browser
     that misses the sentinel reconnects). skip: no sentinel or count to know the end by, or the
-    last message never came (payload checks report that). warn: no sentinel or count and the
-    stream was still open at the deadline: an endless stream, to judge with --hold SECONDS. Under
+    last message never came (payload checks report that), or no sentinel or count and the
+    stream was still open at the deadline (valid: an endless stream; the reason suggests --hold
+    SECONDS). Under
     --hold: skip (an endless stream is not expected to close); with endless = true, the server
     ending the stream fails.""",
 )
@@ -204,7 +208,8 @@ def closes(ctx: CheckContext) -> Outcome:
         if cap.end_reason.by_server:
             return passed(f"the server ended the stream after {plural(len(cap.events), 'event')}")
         if cap.end_reason is EndReason.DEADLINE:
-            return warning(
+            # Not a defect: an endless stream is valid; the run just did not say it was one.
+            return skipped(
                 f"still streaming at the {profile.limits.deadline:g} s deadline after "
                 f"{plural(len(cap.events), 'event')}: an endless stream? {HOLD_HINT}"
             )
@@ -257,6 +262,7 @@ def _endless_closes(cap: Capture, profile: Profile) -> Outcome:
     "The response body ends cleanly",
     SPEC_PROCESSING,
     Severity.SHOULD,
+    reads="how the main connection's body ended",
     doc="""pass: the body ended as HTTP says it should (last chunk, or close for a close-delimited
     body), or the capture stopped first. warn: a reset or truncated chunked body: browsers report a
     network error and reconnect.""",
@@ -336,27 +342,96 @@ def _not_judged(ctx: CheckContext, run: object, count: int) -> Outcome | None:
     return None
 
 
+PATIENCE_MARGIN = 1.25  # on top of what the main stream showed (a busy machine, a slow tick)
+
+
+def follow_up_patience(main: Capture, profile: Profile) -> float:
+    """How long a client that connects later may wait for its first event: what the main
+    capture showed (its time to the first event plus its longest gap between events: a client
+    that arrives just after a broadcast tick waits a whole period), with a margin, and never
+    less than first_event_timeout. Never raises."""
+    limit = profile.first_event_timeout
+    if not main.events:
+        return limit
+    gaps = [b.t - a.t for a, b in itertools.pairwise(main.events)]
+    shown = main.events[0].t + max(gaps, default=0.0)
+    return max(limit, PATIENCE_MARGIN * shown)
+
+
+def together_patience(main: Capture, profile: Profile) -> float:
+    """How long a client that connected with the main one may wait for its first event:
+    first_event_timeout, or the main stream's own time to it plus half that limit. Never raises."""
+    limit = profile.first_event_timeout
+    return limit if not main.events else max(limit, main.events[0].t + limit / 2)
+
+
+def _first_event_problem(cap: Capture, allowed: float, start: float) -> str | None:
+    """Why this client's first event was too late ("no event yet within N s"), or None."""
+    if cap.events:
+        first = cap.events[0].t
+        if first > allowed:
+            return f"its first event came after {first:.2f} s (limit {allowed:.3g} s)"
+        return None
+    if cap.status == 200 and cap.t_end - start >= allowed:
+        return f"no event yet within {allowed:.3g} s ({cap.end_reason})"
+    return None
+
+
+def _span(cap: Capture) -> tuple[float, float] | None:
+    """When this client's stream was open, on the monotonic clock: headers to end."""
+    if cap.t_headers is None:
+        return None
+    return cap.started_at + cap.t_headers, cap.started_at + cap.t_end
+
+
+def _timeline(main: Capture, caps: list[Capture]) -> list[str]:
+    """Each client's first event and open span, in seconds since the main request."""
+    out = []
+    for i, cap in enumerate(caps, 1):
+        base = cap.started_at - main.started_at
+        first = f"first event at t={base + cap.events[0].t:.2f} s" if cap.events else "no event"
+        span = _span(cap)
+        opened = (
+            f", open t={span[0] - main.started_at:.2f}..{span[1] - main.started_at:.2f} s"
+            if span
+            else ""
+        )
+        out.append(f"client {i}: {first}{opened}")
+    return out
+
+
 @check(
     "stream.concurrent",
-    "Simultaneous clients each get a complete stream of their own",
+    "Simultaneous clients each get a complete stream of their own, at the same time",
     SPEC_PROCESSING,
     Severity.MUST,
     needs=("concurrent",),
+    reads="each concurrent client: its events as the payload checks read them (the expected "
+    "type), its first-event time and when it was open; the main connection's the same way",
     doc="""pass: each of `concurrency` (3) clients, connected alongside the main capture, got a
     complete, correct stream, or at least the same stream as the main capture (whose own defects
-    the payload checks report). fail: a client got part of the stream (one generator shared by
-    all clients), nothing, or an error. skip: concurrency 0, not run, or no 200 main stream.""",
+    the payload checks report), with its first event within first_event_timeout of its own
+    request (or as fast as the main stream's), and all the streams were open at once. fail: a
+    client got part of the stream (one generator shared by all clients), nothing, or an error;
+    or the clients were served one after another (a single-threaded server: a second browser
+    tab gets nothing until the first stream ends), with the serial timeline as evidence. skip:
+    concurrency 0, not run, or no 200 main stream.""",
 )
 def concurrent(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
     if (early := _not_judged(ctx, ctx.concurrent, ctx.profile.concurrency)) is not None:
         return early
     assert ctx.concurrent is not None
-    theirs = stream_problems(ctx.capture, ctx.profile)
+    main, profile = ctx.capture, ctx.profile
+    theirs = stream_problems(main, profile)
+    allowed = together_patience(main, profile)
     bad: list[str] = []
     evidence: list[Evidence] = []
     for i, cap in enumerate(ctx.concurrent, 1):
-        problems = own_problems(cap, ctx.capture, ctx.profile, theirs)
+        problems = own_problems(cap, main, profile, theirs)
+        late = _first_event_problem(cap, allowed, 0.0)
+        if late is not None:
+            problems.insert(0, late)
         if problems:
             bad.append(f"client {i}: {'; '.join(problems)}")
             evidence.append(
@@ -367,15 +442,35 @@ def concurrent(ctx: CheckContext) -> Outcome:
                     f"client {i}",
                 )
             )
+    spans = [_span(c) for c in (main, *ctx.concurrent)]
+    opened = [s for s in spans if s is not None]
+    overlap = len(opened) == len(spans) and max(s[0] for s in opened) < min(s[1] for s in opened)
     counts = ", ".join(str(len(c.events)) for c in ctx.concurrent)
+    if not overlap and not bad:
+        timeline = _timeline(main, [main, *ctx.concurrent])
+        return problem(
+            f"the {len(ctx.concurrent)} concurrent clients' streams were never all open at once: "
+            "the server serves them one at a time (a second browser tab would get nothing "
+            "until the first stream ends)",
+            *(Evidence(None, line, None, "timeline") for line in timeline[: MAX_EVIDENCE + 1]),
+        )
     if bad:
+        if not overlap:
+            bad[0] += " (served one at a time)"
         return problem(
             f"{len(bad)} of {len(ctx.concurrent)} concurrent clients got a broken stream: {bad[0]}",
             *evidence[:MAX_EVIDENCE],
+            *(
+                Evidence(None, line, None, "timeline")
+                for line in ([] if overlap else _timeline(main, [main, *ctx.concurrent]))
+            ),
         )
+    stream = (
+        "the full stream" if main.end_reason in COMPLETE else "the same stream as the main capture"
+    )
     return passed(
-        f"{len(ctx.concurrent)} concurrent clients each got the full stream (events: {counts}; "
-        f"main {len(ctx.capture.events)})"
+        f"{len(ctx.concurrent)} concurrent clients each got {stream} (events: {counts}; "
+        f"main {len(main.events)}), all open at once"
     )
 
 
@@ -385,10 +480,16 @@ def concurrent(ctx: CheckContext) -> Outcome:
     SPEC_PROCESSING,
     Severity.MUST,
     needs=("disconnect",),
+    reads="the aborting clients' first events and ends; the follow-up client's events as the "
+    "payload checks read them (the expected type) and its time to the first event, against the "
+    "main connection's first event and longest gap",
     doc="""pass: after `disconnect_clients` (3) clients hung up mid-stream, a new client's stream
-    started within first_event_timeout (or as fast as the main stream's) and was as complete and
-    correct as the main stream. fail: it stalled, was cut short or broken (a server that wedges or
-    leaks after a disconnect). skip: not run, no 200 main stream, or no client could abort
+    started within the patience the main stream earns (its time to the first event plus its
+    longest gap between events, x1.25, at least first_event_timeout: a client that connects
+    just after a broadcast tick waits a whole period) and was as complete and correct as the
+    main stream. fail: no event yet within that time (a server that wedges after a disconnect,
+    or serves one client at a time: an aborting client that never got its event says so), or a
+    stream cut short or broken. skip: not run, no 200 main stream, or no client could abort
     mid-stream (no event to abort after, or the whole stream arrived at once).""",
 )
 def disconnect(ctx: CheckContext) -> Outcome:
@@ -397,42 +498,79 @@ def disconnect(ctx: CheckContext) -> Outcome:
     if (early := _not_judged(ctx, run, ctx.profile.disconnect_clients)) is not None:
         return early
     assert run is not None
-    main = ctx.capture
+    main, profile = ctx.capture, ctx.profile
     whole = len(main.events) if main.end_reason in COMPLETE else None
     aborted = [
         c
         for c in run.aborted
         if c.end_reason is EndReason.ABORTED and (whole is None or len(c.events) < whole)
     ]
+    together = together_patience(main, profile)
+    starved = [
+        (i, late)
+        for i, c in enumerate(run.aborted, 1)
+        if (late := _first_event_problem(c, together, 0.0)) is not None
+        or (c.status is None and not c.end_reason.unreachable)
+    ]
+    if not aborted and starved and len(main.events) > profile.disconnect_after_events:
+        # The main stream had events to abort after, but these clients got none in time.
+        first_i, late = starved[0]
+        cap = run.aborted[first_i - 1]
+        why = late or f"no response ({cap.end_reason}: {cap.end_message})"
+        return problem(
+            f"a new client got no event in time: {len(starved)} of {len(run.aborted)} aborting "
+            f"clients, connected with the main one, never got the event to abort after; "
+            f"aborting client {first_i}: {why} (a server that serves one client at a time?)",
+            *(
+                Evidence(
+                    None,
+                    f"ended: {c.end_reason} ({c.end_message})",
+                    c.t_end,
+                    f"aborting client {i}",
+                )
+                for i, c in enumerate(run.aborted, 1)
+            ),
+        )
     if not aborted:
         if any(c.end_reason is EndReason.ABORTED for c in run.aborted):
             return skipped("the whole stream arrived at once: no client could abort mid-stream")
         ends = ", ".join(sorted({str(c.end_reason) for c in run.aborted})) or "none"
         return skipped(f"no client could abort mid-stream (they ended: {ends})")
+    patience = follow_up_patience(main, profile)
+    problems: list[str] = []
+    # The aborting clients connected with the main one: each should have got its events.
+    for i, cap in enumerate(run.aborted, 1):
+        late = _first_event_problem(cap, together, 0.0)
+        if late is not None:
+            problems.append(f"aborting client {i}: {late}")
+        elif cap.end_reason is not EndReason.ABORTED and not cap.end_reason.by_server:
+            problems.append(
+                f"aborting client {i} got {plural(len(cap.events), 'event')} and gave up "
+                f"({cap.end_reason}: {cap.end_message})"
+            )
     follow = run.follow_up
     if follow is None:
         return problem("the follow-up client did not run")
-    theirs = stream_problems(ctx.capture, ctx.profile)
-    problems = own_problems(follow, ctx.capture, ctx.profile, theirs)
-    limit = ctx.profile.first_event_timeout
-    main_first = ctx.capture.events[0].t if ctx.capture.events else None
-    if follow.events:
-        first = follow.events[0].t
-        allowed = limit if main_first is None else max(limit, main_first + limit / 2)
-        if first > allowed:
-            problems.insert(0, f"its first event came after {first:.2f} s (limit {allowed:.3g} s)")
+    theirs = stream_problems(main, profile)
+    late = _first_event_problem(follow, patience, 0.0)
+    if late is not None:
+        problems.append(f"the new client: {late}")
+    problems += own_problems(follow, main, profile, theirs)
     if problems:
+        stalled = late is not None or not follow.events or problems[0].startswith("aborting")
+        head = "a new client got no event in time" if stalled else "a new stream was broken"
         return problem(
-            f"after {len(aborted)} clients aborted, a new stream was broken: {'; '.join(problems)}",
+            f"after {len(aborted)} clients aborted, {head}: {'; '.join(problems)}",
             Evidence(
                 None,
-                f"{len(follow.events)} events, ended: {follow.end_reason} ({follow.end_message})",
+                f"{len(follow.events)} events, ended: {follow.end_reason} ({follow.end_message}); "
+                f"patience {patience:.3g} s",
                 follow.t_end,
                 "follow-up client",
             ),
         )
     first = follow.events[0].t if follow.events else 0.0
     return passed(
-        f"{len(aborted)} clients aborted; a new stream started in {first * 1000:.0f} ms and completed "
-        f"({plural(len(follow.events), 'event')})"
+        f"{len(aborted)} clients aborted; a new stream started in {first * 1000:.0f} ms "
+        f"(patience {patience:.3g} s) and completed ({plural(len(follow.events), 'event')})"
     )

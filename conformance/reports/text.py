@@ -79,4 +79,7 @@ def render_catalogue_markdown(specs: Sequence[CheckSpec]) -> str:
             # URLs are never split (a link broken over two lines is no link)
             words = " ".join(s.doc.split())
             out += [*textwrap.wrap(words, 100, break_long_words=False, break_on_hyphens=False), ""]
+        if s.reads:
+            reads = f"Reads: {' '.join(s.reads.split())}."
+            out += [*textwrap.wrap(reads, 100, break_long_words=False, break_on_hyphens=False), ""]
     return "\n".join(out)

@@ -100,6 +100,12 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="BYTES",
         bound=">0",
     ),
+    Setting(
+        "json_empty_data",
+        str,
+        "payload.json: an empty data field is allowed (a signal event) or fails: allow or fail",
+        choices=("allow", "fail"),
+    ),
     Setting("concurrency", int, "clients of stream.concurrent", metavar="K", bound=">=0"),
     Setting(
         "disconnect_clients",

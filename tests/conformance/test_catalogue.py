@@ -19,6 +19,7 @@ def test_every_check_is_documented_and_cites_its_rule() -> None:
         assert spec.doc, spec.id
         assert isinstance(spec.severity, Severity)
         assert spec.needs <= {"concurrent", "disconnect", "mcp", "graphql"}, spec.id
+        assert spec.reads, f"{spec.id}: say which events and connections it reads (reads=)"
 
 
 def test_order_is_by_area_whatever_the_import_order() -> None:

@@ -144,7 +144,7 @@ async def test_an_endless_stream_without_hold_gets_a_verdict_not_a_hang() -> Non
     assert report.capture.end_reason is EndReason.DEADLINE
     assert "--hold" in report.capture.end_message
     result = report.result("stream.closes")
-    assert result.verdict is Verdict.WARN
+    assert result.verdict is Verdict.SKIP  # valid: not a defect, but not judged either
     assert "endless stream?" in result.reason
     assert "--hold" in result.reason
     assert report.exit_code() == 0
