@@ -30,6 +30,7 @@ CHECK_MODULES = (
     "conformance.checks.framing",
     "conformance.checks.payload",
     "conformance.checks.stream",
+    "conformance.checks.clients",
     "conformance.checks.liveness",
     "conformance.checks.browser",
     "conformance.contracts.ram_monitor",

@@ -456,8 +456,21 @@ def test_stream_first_event() -> None:
     assert "6.01 s" in result.reason
     assert result.evidence[0].offset == 0
     assert result.evidence[0].t == pytest.approx(6.01)
-    cap, profile = make([(0.0, b": nothing\n")], end_reason=EndReason.IDLE_TIMEOUT, t_end=3.0)
+    quiet = [(0.0, b": nothing\n")]
+    cap, profile = make(quiet, profile=ram_profile(), end_reason=EndReason.IDLE_TIMEOUT, t_end=3.0)
     assert "no event at all" in run_check("stream.first-event", cap, profile).reason
+    # generic promises no event at any time: a quiet feed is valid (stream.heartbeat judges it)
+    cap, profile = make(quiet, end_reason=EndReason.IDLE_TIMEOUT, t_end=3.0)
+    result = run_check("stream.first-event", cap, profile)
+    assert result.verdict is SKIP
+    assert "nothing in the profile expects one" in result.reason
+    assert "comments" in result.reason
+    cap, profile = make(late)
+    result = run_check("stream.first-event", cap, profile)
+    assert result.verdict is PASS
+    assert "6.01 s" in result.reason
+    assert run_check("stream.first-event", cap, profile.replace(expect_count=22)).verdict is FAIL
+    assert run_check("stream.first-event", cap, profile.replace(interval=1.0)).verdict is FAIL
 
 
 def test_stream_incremental() -> None:
