@@ -24,7 +24,7 @@ import httpx
 from conformance import checks
 from conformance.models import Report
 from conformance.parser import Parser
-from conformance.profiles import DATA_FORMATS, Profile, ProfileError, load_profile
+from conformance.profiles import DATA_FORMATS, RESUMABLE, Profile, ProfileError, load_profile
 from conformance.reports.text import render_catalogue, render_catalogue_markdown, render_report
 from conformance.runner import Progress, run_suite_sync
 
@@ -100,6 +100,9 @@ PROFILE_FLAGS = (
     "cadence_tolerance",
     "burst_stall",
     "max_line_warn",
+    "resumable",
+    "cut_after",
+    "reconnect_delay_max",
     "method",
     "last_event_id",
     "connect_timeout",
@@ -149,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--concurrency", type=int, metavar="K", help="clients of stream.concurrent")
     exp.add_argument(
         "--disconnect-clients", type=int, metavar="K", help="aborting clients of stream.disconnect"
+    )
+    exp.add_argument(
+        "--resumable",
+        choices=RESUMABLE,
+        help="reconnect.*: judge the resume when ids are sent (auto), always (true), never (false)",
+    )
+    exp.add_argument(
+        "--cut-after", type=int, metavar="N", help="reconnect.resume: cut after N events (count/3)"
+    )
+    exp.add_argument(
+        "--reconnect-delay-max",
+        type=float,
+        metavar="SECONDS",
+        help="longest wait before a reconnect, whatever the stream's retry (1)",
     )
     req = p.add_argument_group("request")
     req.add_argument("--method", metavar="METHOD")

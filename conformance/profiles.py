@@ -21,6 +21,11 @@ from conformance.capture.model import CaptureRequest, Limits
 from conformance.parser import Event
 
 DATA_FORMATS = ("json", "text", "any")
+RESUMABLE = (
+    "auto",
+    "true",
+    "false",
+)  # reconnect.*: resume judged when ids are sent / always / never
 # Built-in profile files: the generic ones, and each contract's beside its module.
 BUILTIN_DIRS = ("profiles", "contracts")
 
@@ -47,6 +52,11 @@ class Profile:
     disconnect_clients: int = 3  # stream.disconnect aborting clients
     disconnect_after_events: int = 1  # each aborting client hangs up after this many events
     max_line_warn: int = 1024 * 1024  # framing.line-length warns above this
+    resumable: str = "auto"  # reconnect.*: auto (when the stream sends ids) | true | false
+    cut_after: int | None = (
+        None  # reconnect.resume: cut after N events (None: a third of the count)
+    )
+    reconnect_delay_max: float = 1.0  # seconds: cap on the stream's retry before reconnecting
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
@@ -94,6 +104,14 @@ class Profile:
             raise ProfileError("max_bytes and max_events must be > 0")
         if self.interval is not None and self.interval <= 0:
             raise ProfileError("interval must be > 0")
+        if self.resumable not in RESUMABLE:
+            raise ProfileError(
+                f"resumable must be one of {', '.join(RESUMABLE)}, not {self.resumable!r}"
+            )
+        if self.cut_after is not None and self.cut_after < 1:
+            raise ProfileError("cut_after must be >= 1")
+        if self.reconnect_delay_max < 0:
+            raise ProfileError("reconnect_delay_max must be >= 0")
 
     def capture_request(self, url: str) -> CaptureRequest:
         return CaptureRequest(
@@ -169,6 +187,9 @@ _PROFILE_TYPES: dict[str, tuple[type, ...]] = {
     "disconnect_clients": (int,),
     "disconnect_after_events": (int,),
     "max_line_warn": (int,),
+    "resumable": (str,),
+    "cut_after": (int, type(None)),
+    "reconnect_delay_max": _NUMBER,
     "method": (str,),
     "body": (str, type(None)),
     "last_event_id": (str, type(None)),
@@ -261,6 +282,8 @@ def profile_from_mapping(data: Mapping[str, Any], *, base: Profile | None = None
     for key in ("sentinel", "event_type"):
         if overrides.get(key) == "":
             overrides[key] = None  # TOML has no null: "" means "not set"
+    if isinstance(overrides.get("resumable"), bool):
+        overrides["resumable"] = str(overrides["resumable"]).lower()  # TOML `resumable = true`
     try:
         return (base or Profile()).replace(**overrides)
     except TypeError as exc:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from conformance import checks
 from conformance.capture.http import capture, warm_up
 from conformance.capture.model import Capture
+from conformance.capture.reconnect import ReconnectRun, default_cut_after, reconnect_run
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
 from conformance.models import Report, Result, Verdict
@@ -59,6 +60,21 @@ async def _disconnect(url: str, profile: Profile, t0: float) -> DisconnectRun:
     started = time.monotonic() - t0
     follow_up = await capture(request, profile.limits, is_last=profile.is_last)
     return DisconnectRun(list(aborted), follow_up, started)
+
+
+def _reconnect(
+    url: str, profile: Profile, main: Awaitable[Capture], t0: float
+) -> Awaitable[ReconnectRun]:
+    """reconnect.*: cut and resume alongside the main capture, one reconnect after its end."""
+    return reconnect_run(
+        profile.capture_request(url),
+        profile.limits,
+        main=main,
+        cut_after=default_cut_after(profile.cut_after, profile.expect_count),
+        delay_max=profile.reconnect_delay_max,
+        is_last=profile.is_last,
+        t0=t0,
+    )
 
 
 class LoopLag:
@@ -141,28 +157,47 @@ async def run_suite(
             await asyncio.sleep(0.25)
             progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
 
-    main_task = capture(
-        profile.capture_request(target), profile.limits, is_last=profile.is_last, progress=on_chunk
+    main_task = asyncio.ensure_future(
+        capture(
+            profile.capture_request(target),
+            profile.limits,
+            is_last=profile.is_last,
+            progress=on_chunk,
+        )
     )
     concurrent_task = _concurrent(target, profile) if "concurrent" in needs else None
     disconnect_task = _disconnect(target, profile, t0) if "disconnect" in needs else None
+    # reconnect.*: its own job (it also waits for the main capture, for the after-end reconnect)
+    reconnect_task = _reconnect(target, profile, main_task, t0) if "reconnect" in needs else None
     ticker = asyncio.ensure_future(tick())
     try:
         with LoopLag() as lag:
-            main, concurrent_caps, disconnect_run = await asyncio.gather(
-                main_task, concurrent_task or _none(), disconnect_task or _none()
+            main, concurrent_caps, disconnect_run, reconnect = await asyncio.gather(
+                main_task,
+                concurrent_task or _none(),
+                disconnect_task or _none(),
+                reconnect_task or _none(),
             )
     finally:
         ticker.cancel()
     if progress is not None:
         progress(Progress(len(main.events), main.decoded_bytes, time.monotonic() - t0, "judging"))
-    ctx = CheckContext(main, profile, concurrent_caps, disconnect_run, tuple(lag.stalls))
+    ctx = CheckContext(
+        main,
+        profile,
+        concurrent_caps,
+        disconnect_run,
+        reconnect=reconnect,
+        suite_stalls=tuple(lag.stalls),
+    )
     results = judge(ctx, specs)
     extra: dict[str, list[Capture]] = {}
     if concurrent_caps is not None:
         extra["concurrent"] = concurrent_caps
     if disconnect_run is not None:
         extra["disconnect"] = [*disconnect_run.aborted, *filter(None, [disconnect_run.follow_up])]
+    if reconnect is not None:
+        extra["reconnect"] = reconnect.captures()
     return Report(
         target=target,
         profile=profile,

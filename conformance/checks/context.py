@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from conformance.capture.model import Capture, TimedEvent
 from conformance.evidence import escape_excerpt
 from conformance.models import Evidence, Outcome, skipped
 from conformance.parser import Observation, ObservationKind
 from conformance.profiles import Profile
+
+if TYPE_CHECKING:  # the reconnecting client imports httpx; checks only read its data
+    from conformance.capture.reconnect import ReconnectRun
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class CheckContext:
     # Times (time.monotonic()) and lengths in seconds when the suite's own event loop was late:
     # a machine too busy to read the socket makes a stream look bursty without the server's help.
     suite_stalls: tuple[tuple[float, float], ...] = ()
+    reconnect: ReconnectRun | None = None  # reconnect.*: None: not run
 
     def stalled_between(self, start: float, end: float) -> float:
         """Seconds the suite itself was stalled within [start, end] of the main capture's clock."""

@@ -22,12 +22,13 @@ if TYPE_CHECKING:
 CheckFn = Callable[["CheckContext"], Outcome]
 
 # Areas in catalogue order (an id's prefix); ids of other areas follow, in registration order.
-AREAS = ("http", "framing", "payload", "stream", "browser")
+AREAS = ("http", "framing", "payload", "stream", "reconnect", "browser")
 CHECK_MODULES = (
     "conformance.checks.http",
     "conformance.checks.framing",
     "conformance.checks.payload",
     "conformance.checks.stream",
+    "conformance.checks.reconnect",
     "conformance.checks.browser",
     "conformance.contracts.ram_monitor",
     "conformance.contracts.openai_chat",
@@ -43,7 +44,7 @@ class CheckSpec:
     spec: str  # URL (with anchor) of the rule the check rests on
     severity: Severity
     fn: CheckFn
-    needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect"
+    needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect", "reconnect"
     doc: str = ""  # what each verdict means (docs/checks.md)
 
     def result(self, outcome: Outcome) -> Result:
