@@ -32,6 +32,8 @@ FAST_LIMITS: dict[str, Any] = {
     "close_grace": 0.75,
 }
 FIRST_EVENT_TIMEOUT = 2.0
+# reconnect.*: a browser waits the stream's retry (3 s by default); the matrix need not.
+FAST_RECONNECT_DELAY = 0.05
 
 
 def fast_profile(name: str = "ram-monitor", **overrides: Any) -> Profile:
@@ -42,6 +44,7 @@ def fast_profile(name: str = "ram-monitor", **overrides: Any) -> Profile:
         **FAST_LIMITS,
         "interval": FAST_INTERVAL,
         "first_event_timeout": FIRST_EVENT_TIMEOUT,
+        "reconnect_delay_max": FAST_RECONNECT_DELAY,
     }
     if name == "generic":
         settings.pop("interval")
