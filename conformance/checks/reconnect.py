@@ -10,7 +10,13 @@ arithmetic: opaque string ids are as valid as integers.
 from __future__ import annotations
 
 from conformance.capture.model import Capture, TimedEvent
-from conformance.checks.context import MAX_EVIDENCE, CheckContext, not_a_stream, plural
+from conformance.checks.context import (
+    MAX_EVIDENCE,
+    CheckContext,
+    event_evidence,
+    not_a_stream,
+    plural,
+)
 from conformance.checks.http import media_type
 from conformance.checks.registry import check
 from conformance.checks.spec_links import (
@@ -82,14 +88,14 @@ def ids(ctx: CheckContext) -> Outcome:
         return problem(
             f"none of the {plural(len(seen), 'event')} carries an id: a browser that reconnects "
             "starts again from the beginning",
-            _event_evidence(cap, cap.events[0], "main"),
+            event_evidence(cap, cap.events[0]),
         )
     missing = [e for e in cap.events if not e.last_event_id]
     if missing:
         return problem(
             f"{len(missing)} of {len(seen)} events have no id: a browser that reconnects after "
             "one of them cannot resume there",
-            *(_event_evidence(cap, e, "main") for e in missing[:MAX_EVIDENCE]),
+            *(event_evidence(cap, e) for e in missing[:MAX_EVIDENCE]),
         )
     repeated = [
         e for e, before in zip(cap.events[1:], seen[:-1], strict=True) if e.last_event_id == before
@@ -99,7 +105,7 @@ def ids(ctx: CheckContext) -> Outcome:
             f"{len(repeated)} events repeat the previous event's id (an event without an id field "
             "keeps the last one): a reconnect after them resumes too early, so the page sees "
             "duplicates",
-            *(_event_evidence(cap, e, "main") for e in repeated[:MAX_EVIDENCE]),
+            *(event_evidence(cap, e) for e in repeated[:MAX_EVIDENCE]),
         )
     return passed(f"every event carries its own id (first {seen[0]!r}, last {seen[-1]!r})")
 
