@@ -51,7 +51,14 @@ NOT_MIRRORED = {
     "launch_grace",
 }
 COLLECTOR_NAME = "sse-conformance"
-MAIN_ONLY_SKIP = ("stream.concurrent", "stream.disconnect")
+# the checks that need connections beyond the main capture (their ``needs``)
+MAIN_ONLY_SKIP = (
+    "stream.concurrent",
+    "stream.disconnect",
+    "reconnect.resume",
+    "reconnect.after-end",
+    "reconnect.status",
+)
 
 
 class SSEConformanceWarning(UserWarning):

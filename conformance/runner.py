@@ -168,7 +168,9 @@ async def run_suite(
     concurrent_task = _concurrent(target, profile) if "concurrent" in needs else None
     disconnect_task = _disconnect(target, profile, t0) if "disconnect" in needs else None
     # reconnect.*: its own job (it also waits for the main capture, for the after-end reconnect)
-    reconnect_task = _reconnect(target, profile, main_task, t0) if "reconnect" in needs else None
+    # (EventSource only sends GET: a POST stream's clients do not reconnect by themselves)
+    reconnects = "reconnect" in needs and profile.method.upper() == "GET"
+    reconnect_task = _reconnect(target, profile, main_task, t0) if reconnects else None
     ticker = asyncio.ensure_future(tick())
     try:
         with LoopLag() as lag:

@@ -57,9 +57,14 @@ def _is_stream(cap: Capture) -> bool:
     )
 
 
+NOT_EVENTSOURCE = "not a GET: EventSource only sends GET, and fetch clients do not reconnect"
+
+
 def _early(ctx: CheckContext) -> Outcome | None:
     if (early := not_a_stream(ctx)) is not None:
         return early
+    if ctx.profile.method.upper() != "GET":
+        return skipped(NOT_EVENTSOURCE)
     if ctx.reconnect is None:
         return skipped("not run (skipped)")
     return None
@@ -78,6 +83,8 @@ def _early(ctx: CheckContext) -> Outcome | None:
 def ids(ctx: CheckContext) -> Outcome:
     if (early := not_a_stream(ctx)) is not None:
         return early
+    if ctx.profile.method.upper() != "GET":
+        return skipped(NOT_EVENTSOURCE)
     cap = ctx.capture
     if ctx.profile.resumable == "false":
         return skipped("resumable = false: the endpoint does not offer resumption")
