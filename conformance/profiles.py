@@ -71,6 +71,9 @@ class Profile:
     max_line_warn: int = 1024 * 1024  # framing.line-length warns above this
     endless: bool = False  # the stream never ends: a close by the server is a defect
     heartbeat_max: float = 30.0  # stream.heartbeat: longest silence on the wire before a warning
+    resumable: str = "auto"  # reconnect.resume: "true" requires ids, "false" skips, "auto" by ids
+    cut_after: int | None = None  # reconnect.resume: events before the cut (None: a third)
+    reconnect_delay_max: float = 1.0  # cap on the stream's retry before the suite reconnects
     json_empty_data: str = "allow"  # payload.json: an empty data field is "allow"ed or a "fail"
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()

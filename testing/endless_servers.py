@@ -51,6 +51,9 @@ class EndlessStream:
         await ex.send_head(200, list(self.headers))
         t0 = time.monotonic()
         next_event, next_ping, index = self.first_event, self.ping_every, 0
+        resume = (ex.request.header("last-event-id") or "").strip()
+        if resume.isdigit():
+            index = int(resume) + 1  # a live feed resumes after the last tick the client saw
         held: list[bytes] = []
 
         def clock() -> float:

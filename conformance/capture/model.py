@@ -155,6 +155,9 @@ class Capture:
     first_line_ending: dict[str, int] = field(default_factory=dict)
     comments: int = 0
     retry: int | None = None
+    # The EventSource's last event ID string when the capture ended: set at every blank line, so
+    # an id-only block counts too (what a reconnecting browser sends as Last-Event-ID).
+    last_event_id: str = ""
     longest_line: int = 0
     t_headers: float | None = None
     t_first_byte: float | None = None  # first body byte

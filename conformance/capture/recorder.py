@@ -29,6 +29,7 @@ def _fill_from_parser(cap: Capture, parser: Parser) -> None:
     cap.first_line_ending = dict(parser.first_line_ending)
     cap.comments = parser.comments
     cap.retry = parser.retry
+    cap.last_event_id = parser.last_event_id
     cap.longest_line = parser.longest_line
 
 

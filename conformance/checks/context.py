@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from conformance.capture.model import Capture, EndReason, TimedEvent
 from conformance.evidence import escape_excerpt
 from conformance.models import Evidence, Outcome, skipped
 from conformance.parser import Observation, ObservationKind
 from conformance.profiles import Profile
+
+if TYPE_CHECKING:  # the reconnecting client imports httpx; checks only read its data
+    from conformance.capture.reconnect import ReconnectRun
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class CheckContext:
     # Records of application contracts' follow-up jobs, keyed by a check's ``needs`` name (e.g.
     # "mcp": the session an MCP driver ran after the main capture); absent: not run.
     extra: Mapping[str, object] = field(default_factory=dict)
+    reconnect: ReconnectRun | None = None  # reconnect.*: None: not run
 
     def stalled_between(self, start: float, end: float) -> float:
         """Seconds the suite itself was stalled within [start, end] of the main capture's clock.

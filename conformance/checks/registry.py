@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 CheckFn = Callable[["CheckContext"], Outcome]
 
 # Areas in catalogue order (an id's prefix); ids of other areas follow, in registration order.
-AREAS = ("http", "framing", "payload", "stream", "browser")
+AREAS = ("http", "framing", "payload", "stream", "reconnect", "browser")
 CHECK_MODULES = (
     "conformance.checks.http",
     "conformance.checks.framing",
@@ -32,6 +32,7 @@ CHECK_MODULES = (
     "conformance.checks.stream",
     "conformance.checks.clients",
     "conformance.checks.liveness",
+    "conformance.checks.reconnect",
     "conformance.checks.browser",
     "conformance.contracts.ram_monitor",
     "conformance.contracts.openai_chat",
@@ -51,7 +52,7 @@ class CheckSpec:
     spec: str  # URL (with anchor) of the rule the check rests on
     severity: Severity
     fn: CheckFn
-    needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect"
+    needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect", "reconnect"
     doc: str = ""  # what each verdict means (docs/checks.md)
     # Judges the messages one client received (payload and contract checks): stream.concurrent
     # and stream.disconnect hold every extra client's stream to it too.

@@ -11,3 +11,4 @@ SPEC_LAST_EVENT_ID = f"{SPEC}#the-last-event-id-header"
 SPEC_CONSTRUCTOR = f"{SPEC}#dom-eventsource"  # the request: cache mode "no-store"
 # RFC 9111 (HTTP Caching), the no-cache response directive: what shared caches and proxies obey.
 SPEC_RFC9111_NO_CACHE = "https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.4"
+SPEC_REESTABLISH = f"{SPEC}#reestablish-the-connection"
