@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 from conformance import checks
+from conformance.checks.registry import for_profile
 from conformance.errors import UsageError, one_line
 from conformance.models import Report
 from conformance.parser import Parser
@@ -130,7 +131,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """The suite run: exit 0 nothing failed, 1 a check failed (or warned, strict); raises
     UsageError for bad input, an unreachable target or a report that cannot be written."""
     if args.list_checks:
-        specs = checks.all_checks()
+        # --profile P: the checks that judge P (generic ones and its contract's); else all of them
+        if args.profile is None:
+            specs = checks.all_checks()
+        else:
+            specs = for_profile(profile_from_flags(vars(args)).contract)
         out.write(
             (render_catalogue_markdown(specs) if args.markdown else render_catalogue(specs)) + "\n"
         )
@@ -138,6 +143,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     url = check_url(args.url)
     values = vars(args)
     options = run_options(values)
+    checks.select(options.only, options.skip)  # a glob that matches nothing: one line, exit 2
     profile = profile_from_flags(values)
     show_progress = args.progress or err.isatty()
     line = ProgressLine(err) if show_progress else None

@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 
 ENV_URL = "SSE_URL"
 COLLECTOR_NAME = "sse-conformance"
-MAIN_ONLY_SKIP = ("stream.concurrent", "stream.disconnect")
+# the checks that need connections beyond the main capture (their ``needs``)
+MAIN_ONLY_SKIP = (
+    "stream.concurrent",
+    "stream.disconnect",
+    "reconnect.resume",
+    "reconnect.after-end",
+    "reconnect.status",
+)
 
 
 class SSEConformanceWarning(UserWarning):
@@ -121,6 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _build_state(config: pytest.Config, url: str) -> _State:
     """The session's profile and run options from the ``--sse-*`` options (ini keys as fallback);
     a bad value is a pytest usage error with the suite's one-line reason."""
+    from conformance.checks.registry import select
     from conformance.errors import UsageError
     from conformance.profiles import profile_from_flags
     from conformance.settings import check_url, run_options
@@ -134,6 +142,7 @@ def _build_state(config: pytest.Config, url: str) -> _State:
     try:
         check_url(url)
         options = run_options(values)
+        select(options.only, options.skip)
         profile = profile_from_flags(values)
     except UsageError as exc:
         raise pytest.UsageError(f"sse-conformance: {exc}") from None

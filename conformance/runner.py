@@ -8,6 +8,7 @@ when their checks are selected, so ``--skip 'stream.*'`` really opens a single c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from typing import Any, Generic, TypeVar
 
 from conformance import checks
 from conformance.capture.http import capture, warm_up
-from conformance.capture.model import Capture, CaptureFn, CaptureRequest
+from conformance.capture.model import Capture, CaptureFn, CaptureRequest, Limits
+from conformance.capture.reconnect import ReconnectRun, default_cut_after, reconnect_run
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
 from conformance.contracts.follow_ups import FOLLOW_UPS, validate_profile
@@ -46,15 +48,18 @@ class Clients:
     profile: Profile
     t0: float
     read: CaptureFn = capture
+    main_done: Awaitable[Capture] | None = None  # the main capture, for jobs that follow its end
 
-    def stream(self, *, abort_after_events: int | None = None) -> Awaitable[Capture]:
+    def stream(
+        self, *, abort_after_events: int | None = None, limits: Limits | None = None
+    ) -> Awaitable[Capture]:
         """One more client reading the stream (to its end, or hanging up after that many
-        events). Never raises for network trouble (the transport's promise)."""
+        events), with the profile's limits unless given. Never raises for network trouble (the
+        transport's promise)."""
+        limits = limits or self.profile.limits
         if abort_after_events is not None:
-            return self.read(
-                self.request, self.profile.limits, abort_after_events=abort_after_events
-            )
-        return self.read(self.request, self.profile.limits, is_last=self.profile.is_last)
+            return self.read(self.request, limits, abort_after_events=abort_after_events)
+        return self.read(self.request, limits, is_last=self.profile.is_last)
 
 
 async def _concurrent(run: Clients) -> list[Capture]:
@@ -73,8 +78,35 @@ async def _disconnect(run: Clients) -> DisconnectRun:
     )
     await asyncio.sleep(0.05)  # let the server notice the hang-ups before the next client arrives
     started = time.monotonic() - run.t0
-    follow_up = await run.stream()
+    limits = profile.limits
+    if limits.hold is not None:  # held: end with the main capture, not a whole hold later
+        rest = max(limits.hold - started, min(limits.hold, profile.first_event_timeout))
+        limits = dataclasses.replace(limits, hold=rest)
+    follow_up = await run.stream(limits=limits)
     return DisconnectRun(list(aborted), follow_up, started)
+
+
+async def _reconnect(run: Clients) -> ReconnectRun | None:
+    """reconnect.*: cut and resume alongside the main capture, one reconnect after its end.
+
+    EventSource only sends GET, and fetch-based clients do not reconnect by themselves: a POST
+    stream gets no reconnecting client (None: its checks say so)."""
+    profile = run.profile
+    if profile.method.upper() != "GET" or run.main_done is None:
+        return None
+    return await reconnect_run(
+        run.request,
+        profile.limits,
+        main=run.main_done,
+        cut_after=default_cut_after(profile.cut_after, profile.expect_count),
+        delay_max=profile.reconnect_delay_max,
+        is_last=profile.is_last,
+        t0=run.t0,
+    )
+
+
+def _reconnect_captures(run: ReconnectRun | None) -> list[Capture]:
+    return [] if run is None else run.captures()
 
 
 T = TypeVar("T")
@@ -93,6 +125,7 @@ class ExtraClients(Generic[T]):
 EXTRA_CLIENTS: dict[str, ExtraClients[Any]] = {
     "concurrent": ExtraClients(_concurrent, list),
     "disconnect": ExtraClients(_disconnect, DisconnectRun.captures),
+    "reconnect": ExtraClients(_reconnect, _reconnect_captures),
 }
 
 
@@ -183,10 +216,12 @@ async def run_suite(
             progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
 
     clients = Clients(request, profile, t0, read_stream or capture)
+    # needs of contracts' follow-ups (FOLLOW_UPS, run after the capture) are not extra clients
     jobs = {name: EXTRA_CLIENTS[name] for name in sorted(needs) if name in EXTRA_CLIENTS}
-    main_task = clients.read(
-        clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk
+    main_task = asyncio.ensure_future(
+        clients.read(clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk)
     )
+    clients = dataclasses.replace(clients, main_done=main_task)  # the reconnect job waits on it
     ticker = asyncio.ensure_future(tick())
     try:
         with LoopLag() as lag:

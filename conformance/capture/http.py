@@ -162,6 +162,14 @@ def _redirects(response: httpx.Response) -> list[Redirect]:
     ]
 
 
+def deadline_message(deadline: float) -> str:
+    """Why a capture still open at its deadline ended, and what to do about it. Never raises."""
+    return (
+        f"still streaming at the {deadline:g} s deadline: an endless stream? "
+        "judge it with --hold SECONDS (read that long, then judge what arrived)"
+    )
+
+
 async def _next_chunk(iterator: AsyncIterator[bytes]) -> bytes:
     return await iterator.__anext__()
 
@@ -274,13 +282,16 @@ async def _read_body(
     abort_after_events: int | None,
     progress: OnChunk | None,
 ) -> None:
-    iterator = response.aiter_bytes()
+    # Raw wire bytes: the Recorder decodes them as Chromium does (httpx would decode only what
+    # it knows, and a whole network read at once, before any size limit could apply).
+    iterator = response.aiter_raw()
     while True:
         t = now()
-        waits = {
-            EndReason.IDLE_TIMEOUT: limits.idle_timeout,
-            EndReason.DEADLINE: limits.deadline - t,
-        }
+        waits = {EndReason.IDLE_TIMEOUT: limits.idle_timeout}
+        if limits.hold is not None:  # an endless stream: read for the hold, then judge
+            waits[EndReason.HELD] = limits.hold - t
+        else:
+            waits[EndReason.DEADLINE] = limits.deadline - t
         if cap.t_last_event is not None:
             waits[EndReason.NOT_CLOSED_AFTER_SENTINEL] = cap.t_last_event + limits.close_grace - t
         binding = min(waits, key=lambda k: waits[k])
@@ -292,7 +303,8 @@ async def _read_body(
         except TimeoutError:
             messages = {
                 EndReason.IDLE_TIMEOUT: f"no byte for {limits.idle_timeout:g} s",
-                EndReason.DEADLINE: f"still streaming at the {limits.deadline:g} s deadline",
+                EndReason.DEADLINE: deadline_message(limits.deadline),
+                EndReason.HELD: f"held for {limits.hold or 0:g} s",
                 EndReason.NOT_CLOSED_AFTER_SENTINEL: (
                     f"still open {limits.close_grace:g} s after the last expected event"
                 ),
@@ -307,9 +319,8 @@ async def _read_body(
         recorder.add(now(), data, response.num_bytes_downloaded)
         if progress is not None:
             progress(cap)
-        if recorder.offset >= limits.max_bytes:
-            end(EndReason.MAX_BYTES, f"{recorder.offset} bytes read (limit {limits.max_bytes})")
-            return
+        if recorder.stop is not None:
+            return  # max-bytes of decoded body, or a body that cannot be decoded
         if len(cap.events) >= limits.max_events:
             end(EndReason.MAX_EVENTS, f"{len(cap.events)} events read (limit {limits.max_events})")
             return

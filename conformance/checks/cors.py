@@ -110,6 +110,7 @@ def cors_failure(hop: Hop, origin: str, credentials: bool) -> str | None:
     "A page on the given origin may read the stream (CORS)",
     FETCH_CORS_CHECK,
     Severity.MUST,
+    reads="the main connection's response headers and those of every redirect hop, and the request's Origin",
     doc="""skip: no --origin (a same-origin page needs no CORS), or no response. pass: the origin
     is the endpoint's own, or every response that is cross-origin for the page (redirects
     included) allows it: Access-Control-Allow-Origin `*` or the exact origin; with

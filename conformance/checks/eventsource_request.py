@@ -47,6 +47,7 @@ def _not_native(name: str) -> bool:
     "A plain EventSource can open it (GET, no body, no custom header)",
     SPEC_CONSTRUCTOR,
     Severity.SHOULD,
+    reads="the request the profile sends (method, body, headers): no response at all",
     doc="""pass: the request is GET with no body and no header but Accept, Cache-Control,
     Last-Event-ID and what the browser adds itself (Origin, Cookie, User-Agent...). warn: it needs
     another method, a body or a header (named) that native EventSource cannot send: only a

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from conformance.errors import SelectionError
 from conformance.models import Outcome, OutcomeKind, Result, Severity, Verdict
 
 if TYPE_CHECKING:
@@ -22,12 +24,15 @@ if TYPE_CHECKING:
 CheckFn = Callable[["CheckContext"], Outcome]
 
 # Areas in catalogue order (an id's prefix); ids of other areas follow, in registration order.
-AREAS = ("http", "framing", "payload", "stream", "browser", "cors")
+AREAS = ("http", "framing", "payload", "stream", "reconnect", "browser", "cors")
 CHECK_MODULES = (
     "conformance.checks.http",
     "conformance.checks.framing",
     "conformance.checks.payload",
     "conformance.checks.stream",
+    "conformance.checks.clients",
+    "conformance.checks.liveness",
+    "conformance.checks.reconnect",
     "conformance.checks.browser",
     "conformance.checks.transport",
     "conformance.checks.eventsource_request",
@@ -50,11 +55,14 @@ class CheckSpec:
     spec: str  # URL (with anchor) of the rule the check rests on
     severity: Severity
     fn: CheckFn
-    needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect"
+    needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect", "reconnect"
     doc: str = ""  # what each verdict means (docs/checks.md)
     # Judges the messages one client received (payload and contract checks): stream.concurrent
     # and stream.disconnect hold every extra client's stream to it too.
     per_client: bool = False
+    # Which connections and which part of them (head, bytes, which events) the check reads
+    # (docs/checks.md), so a check that judges what the page never receives shows in review.
+    reads: str = ""
 
     def result(self, outcome: Outcome) -> Result:
         """The check's verdict: a problem fails a MUST check and warns a SHOULD check.
@@ -74,6 +82,15 @@ class CheckSpec:
         )
 
 
+# What a check reads (CheckSpec.reads), in the words docs/checks.md shows.
+READS_HEAD = "the main connection's status line and headers"
+READS_BYTES = "the main connection's decoded body bytes (every byte the browser's parser sees)"
+READS_EXPECTED = (
+    "the main connection's events of the expected type (`event_type`; every type when it is "
+    "not set or `*`), and each extra client's the same way"
+)
+READS_ALL_EVENTS = "every event of the main connection, whatever its type (its arrival times)"
+
 REGISTRY: dict[str, CheckSpec] = {}
 _loaded = False
 
@@ -87,19 +104,21 @@ def check(
     needs: Iterable[str] = (),
     doc: str = "",
     per_client: bool = False,
+    reads: str = "",
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a check function under a stable id.
 
     ``per_client``: the check judges the messages one client received (a payload or contract
-    check), so the extra clients' streams are held to it too (:func:`per_client`).
-    Raises ValueError when the id is already registered to another function (ids are unique).
+    check), so the extra clients' streams are held to it too (:func:`per_client`). ``reads``:
+    which connections and which of their parts or events it judges (one of the ``READS_*``
+    phrases where one fits). Raises ValueError when the id is already registered to another function (ids are unique).
     """
 
     def register(fn: CheckFn) -> CheckFn:
         if id in REGISTRY and REGISTRY[id].fn is not fn:
             raise ValueError(f"check id {id!r} registered twice")
         REGISTRY[id] = CheckSpec(
-            id, title, spec, severity, fn, frozenset(needs), doc.strip(), per_client
+            id, title, spec, severity, fn, frozenset(needs), doc.strip(), per_client, reads
         )
         return fn
 
@@ -132,6 +151,20 @@ def all_checks() -> list[CheckSpec]:
     return sorted(REGISTRY.values(), key=_rank)  # stable: registration order within an area
 
 
+def contract_of(spec: CheckSpec) -> str | None:
+    """The application contract a check belongs to (its module's ``CONTRACT``), or None for a
+    generic check. Never raises."""
+    module = sys.modules.get(spec.fn.__module__)
+    owner = getattr(module, "CONTRACT", None)
+    return owner if isinstance(owner, str) else None
+
+
+def for_profile(contract: str | None) -> list[CheckSpec]:
+    """The checks that judge a profile with this contract: every generic check, and the
+    contract's own (other contracts' checks would only skip). Raises as :func:`all_checks`."""
+    return [s for s in all_checks() if contract_of(s) in (None, contract)]
+
+
 def per_client() -> list[CheckSpec]:
     """The checks that judge one client's messages (registered with ``per_client=True``), in
     catalogue order: what every extra client's stream is held to. Never raises (beyond an import
@@ -148,11 +181,12 @@ def get(check_id: str) -> CheckSpec:
 def select(only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[CheckSpec]:
     """Checks whose id matches any ``only`` glob (all when empty) and no ``skip`` glob.
 
-    Raises ValueError when a glob matches nothing, so a typo is never a silently empty run.
+    Raises SelectionError (a UsageError, so a ValueError) when a glob matches nothing, so a typo
+    is never a silently empty run.
     """
     specs = all_checks()
     for pattern in (*only, *skip):
         if not any(fnmatch.fnmatchcase(s.id, pattern) for s in specs):
-            raise ValueError(f"no check matches {pattern!r} (see --list-checks)")
+            raise SelectionError(f"no check matches {pattern!r} (see --list-checks)")
     chosen = [s for s in specs if not only or any(fnmatch.fnmatchcase(s.id, p) for p in only)]
     return [s for s in chosen if not any(fnmatch.fnmatchcase(s.id, p) for p in skip)]

@@ -27,6 +27,7 @@ SIX_CONNECTIONS = (
     "Over TLS the server offers HTTP/2 (no 6-connections-per-origin limit)",
     SPEC_AUTHORING,
     Severity.SHOULD,
+    reads="the negotiated HTTP version of the main connection (https only)",
     doc="""skip: plain http:// (browsers speak HTTP/2 over TLS only: the 6-connection limit
     always applies there), or no response. pass: HTTP/2 (or later) was negotiated. warn: the
     server offered only HTTP/1.1 over TLS: browsers open at most 6 connections per origin and each

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.errors import SelectionError, UsageError
+from conformance.errors import UsageError
 from conformance.settings.setting import (
     DATA_FORMATS,
     DEFAULT_LAUNCH_GRACE,
@@ -79,7 +79,6 @@ __all__ = [
     "parse_header",
     "read_body",
     "run_options",
-    "select_checks",
 ]
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -132,27 +131,14 @@ def given_values(values: Mapping[str, Any], settings: Sequence[Setting]) -> dict
 def run_options(values: Mapping[str, Any]) -> RunOptions:
     """The run settings among ``values`` (flag texts by setting name), checked.
 
-    Raises SettingError for a value that does not parse and SelectionError for a glob that
-    matches no check.
+    Raises SettingError for a value that does not parse (the globs are checked against the
+    catalogue by :func:`conformance.checks.registry.select`, which raises SelectionError).
     """
     given = given_values(values, RUN_SETTINGS)
     for name in ("only", "skip"):
         if name in given:
             given[name] = tuple(given[name])
-    options = RunOptions(**given)
-    select_checks(options.only, options.skip)
-    return options
-
-
-def select_checks(only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[Any]:
-    """The catalogue entries ``only``/``skip`` select; raises SelectionError for a glob that
-    matches nothing (the registry's ValueError, caught here once for every front end)."""
-    from conformance.checks.registry import select
-
-    try:
-        return select(only, skip)
-    except ValueError as exc:
-        raise SelectionError(str(exc)) from None
+    return RunOptions(**given)
 
 
 def check_url(url: str | None) -> str:

@@ -56,7 +56,8 @@ def test_profile_sends_a_streaming_chat_request(profile: Profile) -> None:
 @pytest.mark.parametrize("variant", ["good", "usage"])
 def test_valid_streams_pass(profile: Profile, variant: str) -> None:
     report, requests = run(variant, profile, skip=())
-    assert len(requests) == 1 + 2 + 1 + 1  # main, 2 concurrent, 1 aborting, 1 follow-up
+    # main, 2 concurrent, 1 aborting, 1 follow-up (a POST: no reconnecting client)
+    assert len(requests) == 1 + 2 + 1 + 1
     assert report.result("stream.concurrent").verdict is Verdict.PASS
     assert report.result("stream.disconnect").verdict is Verdict.PASS
     assert verdicts(report, Verdict.FAIL) == set(), [
