@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 
 ENV_URL = "SSE_URL"
 COLLECTOR_NAME = "sse-conformance"
-MAIN_ONLY_SKIP = ("stream.concurrent", "stream.disconnect")
+# the checks that need connections beyond the main capture (their ``needs``)
+MAIN_ONLY_SKIP = (
+    "stream.concurrent",
+    "stream.disconnect",
+    "reconnect.resume",
+    "reconnect.after-end",
+    "reconnect.status",
+)
 
 
 class SSEConformanceWarning(UserWarning):

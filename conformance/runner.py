@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from conformance import checks
 from conformance.browser.model import BrowserOptions, BrowserRun
 from conformance.capture.http import capture, warm_up
-from conformance.capture.model import Capture, CaptureFn, CaptureRequest
+from conformance.capture.model import Capture, CaptureFn, CaptureRequest, Limits
+from conformance.capture.reconnect import ReconnectRun, default_cut_after, reconnect_run
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
 from conformance.contracts.follow_ups import FOLLOW_UPS, validate_profile
@@ -47,23 +49,25 @@ ProgressFn = Callable[[Progress], None]
 class Clients:
     """What every client of one run shares: the request (built once per run), the profile, the
     run's start (time.monotonic()) and the transport that reads one stream; with --browser, the
-    Chromium page, and ``main_done``, set when the main capture has ended."""
+    Chromium page, and ``main_done``, the main capture (a task jobs may wait on)."""
 
     request: CaptureRequest
     profile: Profile
     t0: float
     read: CaptureFn = capture
     browser: ChromiumPage | None = None
-    main_done: asyncio.Event = field(default_factory=asyncio.Event)
+    main_done: Awaitable[Capture] | None = None  # the main capture, for jobs that follow its end
 
-    def stream(self, *, abort_after_events: int | None = None) -> Awaitable[Capture]:
+    def stream(
+        self, *, abort_after_events: int | None = None, limits: Limits | None = None
+    ) -> Awaitable[Capture]:
         """One more client reading the stream (to its end, or hanging up after that many
-        events). Never raises for network trouble (the transport's promise)."""
+        events), with the profile's limits unless given. Never raises for network trouble (the
+        transport's promise)."""
+        limits = limits or self.profile.limits
         if abort_after_events is not None:
-            return self.read(
-                self.request, self.profile.limits, abort_after_events=abort_after_events
-            )
-        return self.read(self.request, self.profile.limits, is_last=self.profile.is_last)
+            return self.read(self.request, limits, abort_after_events=abort_after_events)
+        return self.read(self.request, limits, is_last=self.profile.is_last)
 
 
 async def _concurrent(run: Clients) -> list[Capture]:
@@ -82,7 +86,11 @@ async def _disconnect(run: Clients) -> DisconnectRun:
     )
     await asyncio.sleep(0.05)  # let the server notice the hang-ups before the next client arrives
     started = time.monotonic() - run.t0
-    follow_up = await run.stream()
+    limits = profile.limits
+    if limits.hold is not None:  # held: end with the main capture, not a whole hold later
+        rest = max(limits.hold - started, min(limits.hold, profile.first_event_timeout))
+        limits = dataclasses.replace(limits, hold=rest)
+    follow_up = await run.stream(limits=limits)
     return DisconnectRun(list(aborted), follow_up, started)
 
 
@@ -91,7 +99,33 @@ async def _browser(run: Clients) -> BrowserRun | None:
     capture ends (None without --browser)."""
     if run.browser is None:
         return None
-    return await run.browser.record(run.t0, run.main_done, run.profile.limits.deadline)
+    done = asyncio.Event()
+    if run.main_done is not None:
+        asyncio.ensure_future(run.main_done).add_done_callback(lambda _: done.set())
+    return await run.browser.record(run.t0, done, run.profile.limits.deadline)
+
+
+async def _reconnect(run: Clients) -> ReconnectRun | None:
+    """reconnect.*: cut and resume alongside the main capture, one reconnect after its end.
+
+    EventSource only sends GET, and fetch-based clients do not reconnect by themselves: a POST
+    stream gets no reconnecting client (None: its checks say so)."""
+    profile = run.profile
+    if profile.method.upper() != "GET" or run.main_done is None:
+        return None
+    return await reconnect_run(
+        run.request,
+        profile.limits,
+        main=run.main_done,
+        cut_after=default_cut_after(profile.cut_after, profile.expect_count),
+        delay_max=profile.reconnect_delay_max,
+        is_last=profile.is_last,
+        t0=run.t0,
+    )
+
+
+def _reconnect_captures(run: ReconnectRun | None) -> list[Capture]:
+    return [] if run is None else run.captures()
 
 
 T = TypeVar("T")
@@ -111,6 +145,7 @@ EXTRA_CLIENTS: dict[str, ExtraClients[Any]] = {
     "concurrent": ExtraClients(_concurrent, list),
     "disconnect": ExtraClients(_disconnect, DisconnectRun.captures),
     "browser": ExtraClients(_browser, lambda _: []),  # not a capture: Report.browser
+    "reconnect": ExtraClients(_reconnect, _reconnect_captures),
 }
 
 
@@ -213,7 +248,8 @@ async def _run(
     page: ChromiumPage | None,
 ) -> Report:
     """:func:`run_suite` once the browser (if any) is up. Never raises for network trouble."""
-    warm_up()
+    request = profile.capture_request(target)
+    warm_up(request)
     started = datetime.now(UTC)
     t0 = time.monotonic()
 
@@ -230,22 +266,19 @@ async def _run(
             await asyncio.sleep(0.25)
             progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
 
-    clients = Clients(profile.capture_request(target), profile, t0, read_stream, page)
+    clients = Clients(request, profile, t0, read_stream, page)
+    # needs of contracts' follow-ups (FOLLOW_UPS, run after the capture) are not extra clients
     jobs = {name: EXTRA_CLIENTS[name] for name in sorted(needs) if name in EXTRA_CLIENTS}
-
-    async def main_task() -> Capture:
-        try:
-            return await clients.read(
-                clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk
-            )
-        finally:
-            clients.main_done.set()
-
+    main_task = asyncio.ensure_future(
+        clients.read(clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk)
+    )
+    # the reconnect and browser jobs wait on the main capture
+    clients = dataclasses.replace(clients, main_done=main_task)
     ticker = asyncio.ensure_future(tick())
     try:
         with LoopLag() as lag:
             main, *outcomes = await asyncio.gather(
-                main_task(), *(job.run(clients) for job in jobs.values())
+                main_task, *(job.run(clients) for job in jobs.values())
             )
     finally:
         ticker.cancel()

@@ -22,7 +22,7 @@ from conformance.browser.compare import (
 )
 from conformance.browser.model import BrowserEvent, BrowserRun
 from conformance.checks.context import MAX_EVIDENCE, CheckContext, header_evidence, plural
-from conformance.checks.http import media_type
+from conformance.checks.mime import extract_mime_type
 from conformance.checks.registry import check
 from conformance.checks.spec_links import SPEC_EVENTSOURCE
 from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped, warning
@@ -39,6 +39,7 @@ REFUSAL_WORDS = ("EventSource", "CORS", "blocked", "net::ERR", "status of")
     SPEC_EVENTSOURCE,
     Severity.MUST,
     needs=("browser",),
+    reads="what headless Chromium's EventSource dispatched (every type), and the suite's events from the same body bytes",
     doc="""Runs with `--browser` only (skip otherwise). pass: Chromium (from a page at `--origin`,
     or the endpoint's own origin; `withCredentials` with `--with-credentials`) dispatched the same
     events, in order (type, data, lastEventId), as the suite's parser decodes from the bytes
@@ -114,15 +115,15 @@ def _refused(ctx: CheckContext, run: BrowserRun) -> Outcome:
     cap = ctx.capture
     if run.status == 204 and cap.status == 204:
         return skipped("204 No Content: the spec's way to stop a client; Chromium stopped too")
-    content_type = cap.header("content-type")
-    charset = media_type(content_type)[1].get("charset", "") if content_type else ""
+    mime = extract_mime_type(cap.header_all("content-type"))  # the one Chromium reads
+    charset = (mime.charset or "") if mime is not None else ""
     if "charset" in words and charset.lower() not in ("", "utf-8", "utf8"):
         spec_events = cap.events  # Chromium read no further than the head: the suite's capture
         return warning(
             "known Chromium deviation (browser.charset warns about it): Chromium refused the "
             f"stream: {words!r}; the spec ignores the charset and decodes UTF-8 "
             f"({SPEC_SIDE}: {plural(len(spec_events), 'event')}, {BROWSER_SIDE}: 0)",
-            header_evidence("content-type", content_type),
+            header_evidence("content-type", ", ".join(cap.header_all("content-type")) or None),
             *lines,
         )
     status = f" (status {run.status})" if run.status is not None else ""
