@@ -103,7 +103,7 @@ def e2e(session: nox.Session) -> None:
 
     With no --base-url they start the reference themselves; `-- --base-url URL` drives any deployment.
     """
-    session.install("-e", ".[browser]")
+    session.install("-e", ".[e2e]")
     install_vue(session)
     session.run(
         "pytest",
@@ -141,7 +141,7 @@ def package(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks, not part of plain ``nox``; results under out/bench/ (flags after -- go to
     ``python -m bench.capacity``, e.g. ``-- --repeat 3`` or ``-- --only reference,baseline``)."""
-    session.install("-e", ".[bench,load]")
+    session.install("-e", ".[reference,bench,load]")
     out = ROOT / "out" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     for name in ("parser_throughput", "suite_speed"):

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 from conformance import __version__, checks
+from conformance.checks.registry import for_profile
 from conformance.diagnosis import not_a_stream
 from conformance.errors import UsageError, one_line
 from conformance.models import Report
@@ -30,7 +31,7 @@ from conformance.parser import Parser
 from conformance.profiles import profile_from_flags
 from conformance.reports import write_reports
 from conformance.reports.text import render_catalogue, render_catalogue_markdown, render_report
-from conformance.runner import Progress, run_suite_sync
+from conformance.runner import Progress, browser_options, run_suite_sync
 from conformance.settings import RunOptions, add_arguments, check_url, run_options
 
 PROG = "sse-conformance"
@@ -133,7 +134,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """The suite run: exit 0 nothing failed, 1 a check failed (or warned, strict); raises
     UsageError for bad input, an unreachable target or a report that cannot be written."""
     if args.list_checks:
-        specs = checks.all_checks()
+        # --profile P: the checks that judge P (generic ones and its contract's); else all of them
+        if args.profile is None:
+            specs = checks.all_checks()
+        else:
+            specs = for_profile(profile_from_flags(vars(args)).contract)
         out.write(
             (render_catalogue_markdown(specs) if args.markdown else render_catalogue(specs)) + "\n"
         )
@@ -145,10 +150,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     profile = profile_from_flags(values)
     show_progress = args.progress or err.isatty()
     line = ProgressLine(err) if show_progress else None
+    browser = browser_options(options, profile)
 
     def execute() -> Report:
         try:
-            return run_suite_sync(url, profile, only=options.only, skip=options.skip, progress=line)
+            return run_suite_sync(
+                url, profile, only=options.only, skip=options.skip, progress=line, browser=browser
+            )
         finally:
             if line is not None:
                 line.clear()

@@ -251,7 +251,8 @@ class LaunchedServer:
 
 def _http_answers(url: str) -> bool:
     try:
-        with httpx.Client(timeout=1.0) as client:
+        # Readiness only: an untrusted certificate still answers (the capture then reports it).
+        with httpx.Client(timeout=1.0, verify=False) as client:
             client.get(url)
         return True
     except httpx.HTTPError:

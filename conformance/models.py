@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from conformance.browser.model import BrowserRun
     from conformance.capture.model import Capture
     from conformance.profiles import Profile
 
@@ -115,6 +116,7 @@ class Report:
     results: list[Result]
     capture: Capture
     extra_captures: dict[str, list[Capture]] = field(default_factory=dict)
+    browser: BrowserRun | None = None  # --browser: what headless Chromium's EventSource saw
 
     @property
     def unreachable(self) -> bool:

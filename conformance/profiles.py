@@ -59,7 +59,7 @@ class Profile:
     sentinel: str | None = None  # the last message's data (compared after JSON-decoding, if json)
     sentinel_raw: bool = False  # compare the raw data only (`[DONE]`, as OpenAI SDKs do)
     data_format: str = "any"  # json | text | any
-    event_type: str | None = "message"  # None: any type is fine
+    event_type: str | None = None  # the type payload checks judge; None: not set (every type)
     interval: float | None = None  # expected seconds between messages (stream.cadence)
     contract: str | None = None  # an application contract (conformance.contracts) to judge too
     first_event_timeout: float = 5.0  # stream.first-event
@@ -69,10 +69,20 @@ class Profile:
     disconnect_clients: int = 3  # stream.disconnect aborting clients
     disconnect_after_events: int = 1  # each aborting client hangs up after this many events
     max_line_warn: int = 1024 * 1024  # framing.line-length warns above this
+    endless: bool = False  # the stream never ends: a close by the server is a defect
+    heartbeat_max: float = 30.0  # stream.heartbeat: longest silence on the wire before a warning
+    resumable: str = "auto"  # reconnect.resume: "true" requires ids, "false" skips, "auto" by ids
+    cut_after: int | None = None  # reconnect.resume: events before the cut (None: a third)
+    reconnect_delay_max: float = 1.0  # cap on the stream's retry before the suite reconnects
+    json_empty_data: str = "allow"  # payload.json: an empty data field is "allow"ed or a "fail"
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
     last_event_id: str | None = None
+    origin: str | None = None  # the page's origin when it is another one (cors.origin)
+    with_credentials: bool = False  # EventSource({withCredentials: true})
+    cacert: str | None = None  # an extra CA file (PEM) to trust
+    insecure: bool = False  # no TLS certificate verification
     limits: Limits = field(default_factory=Limits)
     options: Mapping[str, Any] = field(default_factory=dict)  # for checks added by extensions
     source: str = ""  # where it was loaded from
@@ -105,6 +115,12 @@ class Profile:
             holder = self.limits if setting.section == LIMITS else self
             setting.check(getattr(holder, setting.name))
 
+    @property
+    def held(self) -> bool:
+        """True when the capture reads for ``limits.hold`` seconds instead of to the end (an
+        endless stream judged on what arrived). Never raises."""
+        return self.limits.hold is not None
+
     def capture_request(self, url: str) -> CaptureRequest:
         return CaptureRequest(
             url=url,
@@ -112,6 +128,9 @@ class Profile:
             headers=self.headers,
             body=None if self.body is None else self.body.encode("utf-8"),
             last_event_id=self.last_event_id,
+            origin=self.origin,
+            cacert=self.cacert,
+            insecure=self.insecure,
         )
 
     def decoded(self, data: str) -> Any:
@@ -131,7 +150,10 @@ class Profile:
         return not self.sentinel_raw and self.decoded(data) == self.sentinel
 
     def is_last(self, event: Event, index: int) -> bool:
-        """Where the server should end the stream: at the sentinel, else after expect_count events."""
+        """Where the server should end the stream: at the sentinel, else after expect_count events.
+        An event of another type than ``event_type`` is never the sentinel (h7, issue 10)."""
+        if self.event_type is not None and event.type != self.event_type:
+            return False
         if self.sentinel is not None:
             return self.is_sentinel(event.data)
         return self.expect_count is not None and index + 1 == self.expect_count

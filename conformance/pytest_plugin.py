@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 
 ENV_URL = "SSE_URL"
 COLLECTOR_NAME = "sse-conformance"
-MAIN_ONLY_SKIP = ("stream.concurrent", "stream.disconnect")
+# the checks that need connections beyond the main capture (their ``needs``)
+MAIN_ONLY_SKIP = (
+    "stream.concurrent",
+    "stream.disconnect",
+    "reconnect.resume",
+    "reconnect.after-end",
+    "reconnect.status",
+)
 
 
 class SSEConformanceWarning(UserWarning):
@@ -255,9 +262,9 @@ def _ensure_report(session: pytest.Session, state: _State) -> Report:
         return state.report
     if state.error is not None:
         raise CheckFailed(state.error)
-    from conformance.errors import LaunchError, one_line
+    from conformance.errors import LaunchError, UsageError, one_line
     from conformance.launch import launched
-    from conformance.runner import run_suite_sync
+    from conformance.runner import browser_options, run_suite_sync
 
     options = state.options
     try:
@@ -273,15 +280,22 @@ def _ensure_report(session: pytest.Session, state: _State) -> Report:
     except LaunchError as exc:
         state.error = f"--sse-launch: {one_line(str(exc))}"
         raise CheckFailed(state.error) from None
-    if state.selected:
-        state.report = run_suite_sync(state.url, state.profile, only=state.selected)
-    else:  # only the fixture was asked for: the main capture is enough
-        state.report = run_suite_sync(
-            state.url,
-            state.profile,
-            only=options.only,
-            skip=[*options.skip, *MAIN_ONLY_SKIP],
-        )
+    browser = browser_options(options, state.profile)
+    try:
+        if state.selected:
+            state.report = run_suite_sync(
+                state.url, state.profile, only=state.selected, browser=browser
+            )
+        else:  # only the fixture was asked for: the main capture is enough
+            state.report = run_suite_sync(
+                state.url,
+                state.profile,
+                only=options.only,
+                skip=[*options.skip, *MAIN_ONLY_SKIP],
+            )
+    except UsageError as exc:  # --sse-browser without Playwright or Chromium
+        state.error = one_line(str(exc))
+        raise CheckFailed(state.error) from None
     return state.report
 
 

@@ -8,20 +8,28 @@ when their checks are selected, so ``--skip 'stream.*'`` really opens a single c
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from conformance import checks
+from conformance.browser.model import BrowserOptions, BrowserRun
 from conformance.capture.http import capture, warm_up
-from conformance.capture.model import Capture, CaptureFn, CaptureRequest
+from conformance.capture.model import Capture, CaptureFn, CaptureRequest, Limits
+from conformance.capture.reconnect import ReconnectRun, default_cut_after, reconnect_run
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
 from conformance.contracts.follow_ups import FOLLOW_UPS, validate_profile
 from conformance.models import Report, Result, Verdict
 from conformance.profiles import Profile
+from conformance.settings import RunOptions
+
+if TYPE_CHECKING:
+    from conformance.browser.session import ChromiumPage
 
 
 @dataclass(frozen=True)
@@ -40,21 +48,26 @@ ProgressFn = Callable[[Progress], None]
 @dataclass(frozen=True)
 class Clients:
     """What every client of one run shares: the request (built once per run), the profile, the
-    run's start (time.monotonic()) and the transport that reads one stream."""
+    run's start (time.monotonic()) and the transport that reads one stream; with --browser, the
+    Chromium page, and ``main_done``, the main capture (a task jobs may wait on)."""
 
     request: CaptureRequest
     profile: Profile
     t0: float
     read: CaptureFn = capture
+    browser: ChromiumPage | None = None
+    main_done: Awaitable[Capture] | None = None  # the main capture, for jobs that follow its end
 
-    def stream(self, *, abort_after_events: int | None = None) -> Awaitable[Capture]:
+    def stream(
+        self, *, abort_after_events: int | None = None, limits: Limits | None = None
+    ) -> Awaitable[Capture]:
         """One more client reading the stream (to its end, or hanging up after that many
-        events). Never raises for network trouble (the transport's promise)."""
+        events), with the profile's limits unless given. Never raises for network trouble (the
+        transport's promise)."""
+        limits = limits or self.profile.limits
         if abort_after_events is not None:
-            return self.read(
-                self.request, self.profile.limits, abort_after_events=abort_after_events
-            )
-        return self.read(self.request, self.profile.limits, is_last=self.profile.is_last)
+            return self.read(self.request, limits, abort_after_events=abort_after_events)
+        return self.read(self.request, limits, is_last=self.profile.is_last)
 
 
 async def _concurrent(run: Clients) -> list[Capture]:
@@ -73,8 +86,46 @@ async def _disconnect(run: Clients) -> DisconnectRun:
     )
     await asyncio.sleep(0.05)  # let the server notice the hang-ups before the next client arrives
     started = time.monotonic() - run.t0
-    follow_up = await run.stream()
+    limits = profile.limits
+    if limits.hold is not None:  # held: end with the main capture, not a whole hold later
+        rest = max(limits.hold - started, min(limits.hold, profile.first_event_timeout))
+        limits = dataclasses.replace(limits, hold=rest)
+    follow_up = await run.stream(limits=limits)
     return DisconnectRun(list(aborted), follow_up, started)
+
+
+async def _browser(run: Clients) -> BrowserRun | None:
+    """browser.eventsource: the endpoint in headless Chromium, closed a grace after the main
+    capture ends (None without --browser)."""
+    if run.browser is None:
+        return None
+    done = asyncio.Event()
+    if run.main_done is not None:
+        asyncio.ensure_future(run.main_done).add_done_callback(lambda _: done.set())
+    return await run.browser.record(run.t0, done, run.profile.limits.deadline)
+
+
+async def _reconnect(run: Clients) -> ReconnectRun | None:
+    """reconnect.*: cut and resume alongside the main capture, one reconnect after its end.
+
+    EventSource only sends GET, and fetch-based clients do not reconnect by themselves: a POST
+    stream gets no reconnecting client (None: its checks say so)."""
+    profile = run.profile
+    if profile.method.upper() != "GET" or run.main_done is None:
+        return None
+    return await reconnect_run(
+        run.request,
+        profile.limits,
+        main=run.main_done,
+        cut_after=default_cut_after(profile.cut_after, profile.expect_count),
+        delay_max=profile.reconnect_delay_max,
+        is_last=profile.is_last,
+        t0=run.t0,
+    )
+
+
+def _reconnect_captures(run: ReconnectRun | None) -> list[Capture]:
+    return [] if run is None else run.captures()
 
 
 T = TypeVar("T")
@@ -93,6 +144,8 @@ class ExtraClients(Generic[T]):
 EXTRA_CLIENTS: dict[str, ExtraClients[Any]] = {
     "concurrent": ExtraClients(_concurrent, list),
     "disconnect": ExtraClients(_disconnect, DisconnectRun.captures),
+    "browser": ExtraClients(_browser, lambda _: []),  # not a capture: Report.browser
+    "reconnect": ExtraClients(_reconnect, _reconnect_captures),
 }
 
 
@@ -145,6 +198,14 @@ def judge(ctx: CheckContext, specs: Sequence[CheckSpec]) -> list[Result]:
     return results
 
 
+def browser_options(options: RunOptions, profile: Profile) -> BrowserOptions | None:
+    """What ``--browser`` asks for (None without it): the profile's origin and with_credentials,
+    the run's Chromium. Never raises."""
+    if not options.browser:
+        return None
+    return BrowserOptions(profile.origin, profile.with_credentials, options.chromium_path)
+
+
 async def run_suite(
     target: str,
     profile: Profile,
@@ -153,18 +214,42 @@ async def run_suite(
     skip: Sequence[str] = (),
     progress: ProgressFn | None = None,
     read_stream: CaptureFn | None = None,
+    browser: BrowserOptions | None = None,
 ) -> Report:
     """Capture ``target`` once (plus the extra clients) and judge every selected check.
 
     The request is built once and every client sends it; ``read_stream`` is the transport (the
-    HTTP/1.1 :func:`~conformance.capture.http.capture` by default). Raises ValueError for an
-    ``only``/``skip`` glob that matches no check; network trouble never raises (it is in
-    ``report.capture.end_reason`` and the verdicts).
+    HTTP/1.1 :func:`~conformance.capture.http.capture` by default). ``browser``: also open the
+    endpoint in headless Chromium (launched before the capture starts, so it costs no stream
+    time). Raises ValueError for an ``only``/``skip`` glob that matches no check, and
+    BrowserUnavailable (a UsageError) when ``browser`` is given but Playwright or Chromium is
+    missing; network trouble never raises (it is in ``report.capture.end_reason`` and the
+    verdicts).
     """
     validate_profile(profile)
     specs = checks.select(only, skip)
     needs = set().union(*(s.needs for s in specs)) if specs else set()
-    warm_up()
+    async with contextlib.AsyncExitStack() as stack:
+        page = None
+        if browser is not None and "browser" in needs:
+            from conformance.browser.session import chromium_page
+
+            page = await stack.enter_async_context(chromium_page(browser, target))
+        return await _run(target, profile, specs, needs, progress, read_stream or capture, page)
+
+
+async def _run(
+    target: str,
+    profile: Profile,
+    specs: Sequence[CheckSpec],
+    needs: set[str],
+    progress: ProgressFn | None,
+    read_stream: CaptureFn,
+    page: ChromiumPage | None,
+) -> Report:
+    """:func:`run_suite` once the browser (if any) is up. Never raises for network trouble."""
+    request = profile.capture_request(target)
+    warm_up(request)
     started = datetime.now(UTC)
     t0 = time.monotonic()
 
@@ -181,11 +266,14 @@ async def run_suite(
             await asyncio.sleep(0.25)
             progress(Progress(seen[0], seen[1], time.monotonic() - t0, "capturing"))
 
-    clients = Clients(profile.capture_request(target), profile, t0, read_stream or capture)
+    clients = Clients(request, profile, t0, read_stream, page)
+    # needs of contracts' follow-ups (FOLLOW_UPS, run after the capture) are not extra clients
     jobs = {name: EXTRA_CLIENTS[name] for name in sorted(needs) if name in EXTRA_CLIENTS}
-    main_task = clients.read(
-        clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk
+    main_task = asyncio.ensure_future(
+        clients.read(clients.request, profile.limits, is_last=profile.is_last, progress=on_chunk)
     )
+    # the reconnect and browser jobs wait on the main capture
+    clients = dataclasses.replace(clients, main_done=main_task)
     ticker = asyncio.ensure_future(tick())
     try:
         with LoopLag() as lag:
@@ -203,7 +291,9 @@ async def run_suite(
     extras: dict[str, Any] = dict(zip(jobs, outcomes, strict=True))
     ctx = CheckContext(main, profile, suite_stalls=tuple(lag.stalls), extra=follow_ups, **extras)
     results = judge(ctx, specs)
-    extra = {name: jobs[name].captures(value) for name, value in extras.items()}
+    extra = {
+        name: jobs[name].captures(value) for name, value in extras.items() if name != "browser"
+    }  # the browser's run is no HTTP capture: Report.browser holds it
     return Report(
         target=target,
         profile=profile,
@@ -212,6 +302,7 @@ async def run_suite(
         results=results,
         capture=main,
         extra_captures=extra,
+        browser=extras.get("browser"),
     )
 
 
@@ -222,9 +313,12 @@ def run_suite_sync(
     only: Sequence[str] = (),
     skip: Sequence[str] = (),
     progress: ProgressFn | None = None,
+    browser: BrowserOptions | None = None,
 ) -> Report:
     """:func:`run_suite` for callers without an event loop (CLI, pytest plugin, scripts).
 
     Raises what :func:`run_suite` raises, and RuntimeError when called from a running loop.
     """
-    return asyncio.run(run_suite(target, profile, only=only, skip=skip, progress=progress))
+    return asyncio.run(
+        run_suite(target, profile, only=only, skip=skip, progress=progress, browser=browser)
+    )

@@ -9,6 +9,9 @@ the suite, and ``python -m testing.servers NAME`` serves any of them by hand fro
 - ``ram_stream``: the ram-monitor texts and their SSE bytes (``encode_event``, the splitters).
 - ``sse_response``: ``SseResponse``, the known-good stream with one knob per defect.
 - ``known_servers``: bad servers a knob cannot express (shared state, silence, redirects).
+- ``library_servers``: other libraries' idioms, byte for byte (brotli, gzip members, one
+  connection at a time, a slow broadcast, Node.js's retry-first block, django-eventstream's
+  stream-open, duplicate Content-Type).
 - ``servers``: the named presets and the ``python -m testing.servers`` command.
 - ``support``: free ports, uvicorn in a thread, server processes that are always stopped.
 """

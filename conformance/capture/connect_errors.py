@@ -55,7 +55,12 @@ def explain(url: str, exc: BaseException) -> str:
         return f"connection refused: is the server running on {where}?"
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
         cert = next(e for e in chain if isinstance(e, ssl.SSLCertVerificationError))
-        return f"TLS certificate not trusted: {cert.verify_message or cert}"
+        why = cert.verify_message or cert.reason or str(cert)
+        return f"TLS certificate verify failed: {why} (use --cacert FILE or --insecure)"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return f"TLS certificate verify failed: {text} (use --cacert FILE or --insecure)"
+    if tls := next((e for e in chain if isinstance(e, ssl.SSLError)), None):
+        return f"TLS handshake failed: {tls.reason or tls}"
     if (
         "Name or service not known" in text
         or "nodename nor servname" in text

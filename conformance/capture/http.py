@@ -1,5 +1,11 @@
 """Capture over HTTP with httpx: one request, its redirects, the body read chunk by chunk.
 
+HTTP/2 is offered (ALPN) on every TLS connection, as browsers do, and used when the server picks
+it; plain ``http://`` is HTTP/1.1 (browsers never speak cleartext HTTP/2). The body is the same
+bytes either way (h2 has no chunked framing: each read is what the DATA frames carried), so every
+check judges an h2 stream as it judges an HTTP/1.1 one. TLS certificates are verified by default
+(:func:`ssl_context`).
+
 Nothing here raises to the caller for network trouble or a misbehaving server: every way a run can
 end is an :class:`~conformance.capture.model.EndReason` with a one-line message, and every wait is
 bounded by a :class:`~conformance.capture.model.Limits` value.
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -31,10 +38,30 @@ from conformance.capture.recorder import Recorder
 
 
 @functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context per process: building one loads the CA bundle (~60 ms, blocking the loop
-    that is timing the streams), and every capture would otherwise build its own."""
-    return httpx.create_ssl_context()
+def ssl_context(cacert: str | None = None, insecure: bool = False) -> ssl.SSLContext:
+    """The TLS context for one (cacert, insecure) pair, built once per process: building one loads
+    the CA bundle (~60 ms, blocking the loop that is timing the streams).
+
+    Verification is on unless ``insecure``. Trusted: ``SSL_CERT_FILE`` or else ``SSL_CERT_DIR``
+    when set (as httpx reads them), else the system's trust store (certifi's bundle if the system
+    has none), plus the CAs in ``cacert``. Raises OSError or ssl.SSLError when ``cacert`` cannot
+    be loaded (the settings check the file first, so a run sees this only if it changed since).
+    """
+    if insecure:
+        return httpx.create_ssl_context(verify=False)
+    if os.environ.get("SSL_CERT_FILE"):
+        ctx = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    elif os.environ.get("SSL_CERT_DIR"):
+        ctx = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    else:
+        ctx = ssl.create_default_context()
+        capath = ssl.get_default_verify_paths().capath
+        has_dir = bool(capath and os.path.isdir(capath) and os.listdir(capath))
+        if not ctx.cert_store_stats()["x509_ca"] and not has_dir:
+            ctx = httpx.create_ssl_context(trust_env=False)  # certifi's bundle
+    if cacert is not None:
+        ctx.load_verify_locations(cafile=cacert)
+    return ctx
 
 
 class _HeadTimeout(Exception):
@@ -84,16 +111,33 @@ async def _send(
             await asyncio.wait({task}, timeout=1.0)
 
 
-def warm_up() -> None:
-    """Pay httpx's one-time costs (imports, TLS context) before any stream is timed.
-    Never raises for the network (it opens no connection)."""
-    httpx.AsyncClient(verify=_ssl_context(), trust_env=False)
+def warm_up(request: CaptureRequest | None = None) -> None:
+    """Pay httpx's one-time costs (imports, h2, the request's TLS context) before any stream is
+    timed. Never raises (it opens no connection; a CA file that cannot be loaded is reported by
+    the capture itself)."""
+    with contextlib.suppress(OSError, ssl.SSLError):
+        verify = ssl_context() if request is None else ssl_context(request.cacert, request.insecure)
+        httpx.AsyncClient(verify=verify, trust_env=False, http2=True)
 
 
 def _redirects(response: httpx.Response) -> list[Redirect]:
     return [
-        Redirect(r.status_code, str(r.url), r.headers.get("location", "")) for r in response.history
+        Redirect(
+            r.status_code,
+            str(r.url),
+            r.headers.get("location", ""),
+            tuple(r.headers.multi_items()),
+        )
+        for r in response.history
     ]
+
+
+def deadline_message(deadline: float) -> str:
+    """Why a capture still open at its deadline ended, and what to do about it. Never raises."""
+    return (
+        f"still streaming at the {deadline:g} s deadline: an endless stream? "
+        "judge it with --hold SECONDS (read that long, then judge what arrived)"
+    )
 
 
 async def _next_chunk(iterator: AsyncIterator[bytes]) -> bytes:
@@ -132,12 +176,18 @@ async def capture(
         write=limits.connect_timeout,
         pool=limits.connect_timeout,
     )
+    try:
+        verify = ssl_context(request.cacert, request.insecure)
+    except (OSError, ssl.SSLError) as exc:
+        end(EndReason.CONNECT_ERROR, f"cannot use --cacert {request.cacert}: {exc}")
+        return cap
     async with httpx.AsyncClient(
         follow_redirects=True,
         timeout=timeout,
         transport=transport,
         trust_env=False,
-        verify=_ssl_context(),
+        verify=verify,
+        http2=True,  # offered by ALPN on TLS only; the server decides
     ) as client:
         t0 = cap.started_at = time.monotonic()
         try:
@@ -194,13 +244,16 @@ async def _read_body(
     abort_after_events: int | None,
     progress: OnChunk | None,
 ) -> None:
-    iterator = response.aiter_bytes()
+    # Raw wire bytes: the Recorder decodes them as Chromium does (httpx would decode only what
+    # it knows, and a whole network read at once, before any size limit could apply).
+    iterator = response.aiter_raw()
     while True:
         t = now()
-        waits = {
-            EndReason.IDLE_TIMEOUT: limits.idle_timeout,
-            EndReason.DEADLINE: limits.deadline - t,
-        }
+        waits = {EndReason.IDLE_TIMEOUT: limits.idle_timeout}
+        if limits.hold is not None:  # an endless stream: read for the hold, then judge
+            waits[EndReason.HELD] = limits.hold - t
+        else:
+            waits[EndReason.DEADLINE] = limits.deadline - t
         if cap.t_last_event is not None:
             waits[EndReason.NOT_CLOSED_AFTER_SENTINEL] = cap.t_last_event + limits.close_grace - t
         binding = min(waits, key=lambda k: waits[k])
@@ -212,7 +265,8 @@ async def _read_body(
         except TimeoutError:
             messages = {
                 EndReason.IDLE_TIMEOUT: f"no byte for {limits.idle_timeout:g} s",
-                EndReason.DEADLINE: f"still streaming at the {limits.deadline:g} s deadline",
+                EndReason.DEADLINE: deadline_message(limits.deadline),
+                EndReason.HELD: f"held for {limits.hold or 0:g} s",
                 EndReason.NOT_CLOSED_AFTER_SENTINEL: (
                     f"still open {limits.close_grace:g} s after the last expected event"
                 ),
@@ -227,9 +281,8 @@ async def _read_body(
         recorder.add(now(), data, response.num_bytes_downloaded)
         if progress is not None:
             progress(cap)
-        if recorder.offset >= limits.max_bytes:
-            end(EndReason.MAX_BYTES, f"{recorder.offset} bytes read (limit {limits.max_bytes})")
-            return
+        if recorder.stop is not None:
+            return  # max-bytes of decoded body, or a body that cannot be decoded
         if len(cap.events) >= limits.max_events:
             end(EndReason.MAX_EVENTS, f"{len(cap.events)} events read (limit {limits.max_events})")
             return

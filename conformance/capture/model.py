@@ -1,7 +1,7 @@
 """What one HTTP run of an SSE endpoint recorded: the data model every check reads.
 
 Capture once, judge many: the stream is read once (like a browser's EventSource would: redirects
-followed, ``Accept: text/event-stream``, ``Cache-Control: no-cache``), and everything a check may want
+followed, the headers of :data:`BROWSER_HEADERS`), and everything a check may want
 is kept: status, headers in order, redirects, raw chunks with arrival times, the events a browser
 would dispatch with their arrival times, the parser's observations, and why the capture ended.
 
@@ -32,6 +32,8 @@ class EndReason(StrEnum):
     PROTOCOL_ERROR = "protocol-error"  # malformed HTTP, reset connection, truncated chunked body
     NOT_CLOSED_AFTER_SENTINEL = "not-closed-after-sentinel"
     ABORTED = "aborted"  # this client hung up on purpose (stream.disconnect's aborting clients)
+    HELD = "held"  # --hold: an endless stream read for that long, then judged (not an error)
+    DECODE_ERROR = "decode-error"  # the Content-Encoding cannot be undone (corrupt data)
 
     @property
     def unreachable(self) -> bool:
@@ -51,12 +53,27 @@ class Limits:
 
     connect_timeout: float = 5.0
     first_byte_timeout: float = 10.0  # from connected to the response headers
-    idle_timeout: float = 15.0  # longest silence between body bytes
-    deadline: float = 60.0  # whole capture
+    # Longest silence between body bytes: above stream.heartbeat's heartbeat_max (30 s), so the
+    # capture never cuts a stream that keeps the heartbeat rule (sse-starlette pings every 15 s).
+    idle_timeout: float = 45.0
+    deadline: float = 60.0  # whole capture (without hold)
+    # Read an endless stream for this long, then judge what arrived (end reason "held"); the
+    # deadline then bounds only the wait for the response headers. None: read to the end.
+    hold: float | None = None
     max_bytes: int = 16 * 1024 * 1024
     max_events: int = 10_000
     close_grace: float = 2.0  # how long the server may keep the stream open after the last event
     max_line_bytes: int = 8 * 1024 * 1024  # the parser drops the rest of a longer line
+
+
+# What Chromium's EventSource sends by default (besides User-Agent, Accept-Language and cookies,
+# which vary by browser profile): every coding it sends here, the Recorder decodes. A header of
+# the same name in the request (``-H 'Accept-Encoding: identity'``) replaces it.
+BROWSER_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Accept", "text/event-stream"),
+    ("Cache-Control", "no-cache"),
+    ("Accept-Encoding", "gzip, deflate, br, zstd"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +83,19 @@ class CaptureRequest:
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes | None = None
     last_event_id: str | None = None
+    origin: str | None = None  # the page's origin: sent as ``Origin`` (a cross-origin EventSource)
+    # TLS: an extra CA file (PEM) to trust, or no verification at all
+    cacert: str | None = None
+    insecure: bool = False
 
     def wire_headers(self) -> list[tuple[str, str]]:
         """What a browser's EventSource sends, then the user's headers (which override by name).
         Never raises."""
-        base = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
+        base = list(BROWSER_HEADERS)
         if self.last_event_id is not None:
             base.append(("Last-Event-ID", self.last_event_id))
+        if self.origin is not None:
+            base.append(("Origin", self.origin))
         overridden = {name.lower() for name, _ in self.headers}
         return [h for h in base if h[0].lower() not in overridden] + list(self.headers)
 
@@ -117,6 +140,14 @@ class Redirect:
     status: int
     url: str
     location: str
+    headers: tuple[tuple[str, str], ...] = ()  # the hop's response headers (cors.origin reads them)
+
+    def header(self, name: str) -> str | None:
+        """The hop's header ``name`` (case-insensitive; several values joined with ", ", as Fetch
+        reads them), or None. Never raises."""
+        lname = name.lower()
+        values = [v for k, v in self.headers if k.lower() == lname]
+        return ", ".join(values) if values else None
 
 
 @dataclass
@@ -138,14 +169,21 @@ class Capture:
     first_line_ending: dict[str, int] = field(default_factory=dict)
     comments: int = 0
     retry: int | None = None
+    # The EventSource's last event ID string when the capture ended: set at every blank line, so
+    # an id-only block counts too (what a reconnecting browser sends as Last-Event-ID).
+    last_event_id: str = ""
     longest_line: int = 0
     t_headers: float | None = None
     t_first_byte: float | None = None  # first body byte
     t_end: float = 0.0
     started_at: float = 0.0  # time.monotonic() at t = 0 (to line up with other clocks)
     t_last_event: float | None = None  # when the sentinel (or the expected last event) arrived
-    raw_bytes: int = 0  # body bytes on the wire (compressed, if it was)
+    raw_bytes: int = 0  # body bytes on the wire (compressed, if it was), every one counted
     content_encoding: str | None = None
+    unknown_codings: list[str] = field(default_factory=list)  # passed through undecoded
+    # Per coding, wire bytes after the end of its compressed data (Chromium ignores them: the
+    # gzip members after the first).
+    ignored_after_end: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def body(self) -> bytes:
@@ -190,8 +228,8 @@ OnChunk = Callable[[Capture], None]  # called after each body read, with the cap
 class CaptureFn(Protocol):
     """A transport: reads one stream for ``request`` into a Capture, and never raises for network
     trouble (every end is an :class:`EndReason`). :func:`conformance.capture.http.capture` is the
-    HTTP/1.1 one; an HTTP/2 or a reconnecting client fits beside it with this signature, and the
-    checks, which read only the Capture, do not change."""
+    HTTP one (HTTP/1.1, or HTTP/2 when a TLS server offers it); a reconnecting client fits beside
+    it with this signature, and the checks, which read only the Capture, do not change."""
 
     def __call__(
         self,

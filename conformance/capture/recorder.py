@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from conformance.capture.decoding import ContentDecoder, DecodeError
 from conformance.capture.model import (
     DEFAULT_LIMITS,
     Capture,
@@ -28,14 +29,18 @@ def _fill_from_parser(cap: Capture, parser: Parser) -> None:
     cap.first_line_ending = dict(parser.first_line_ending)
     cap.comments = parser.comments
     cap.retry = parser.retry
+    cap.last_event_id = parser.last_event_id
     cap.longest_line = parser.longest_line
 
 
 class Recorder:
-    """The sans-IO half of a capture: chunks in (with their times), events and stats out.
+    """The sans-IO half of a capture: wire chunks in (with their times), events and stats out.
 
     The live capture and :func:`replay` share it, so checks see the same thing whether the bytes
-    came from a socket or from a test.
+    came from a socket or from a test. It undoes ``Content-Encoding`` as Chromium does
+    (:class:`~conformance.capture.decoding.ContentDecoder`), so compressed bytes replay too, and
+    bounds the *decoded* body by ``max_bytes``. When it stops the capture (the decoded size
+    limit, a body that cannot be decoded) :attr:`stop` says why; the transport then stops reading.
     """
 
     def __init__(self, cap: Capture, limits: Limits, is_last: IsLast | None = None) -> None:
@@ -43,15 +48,46 @@ class Recorder:
         self.limits = limits
         self.is_last = is_last
         self.parser = Parser(max_line_bytes=limits.max_line_bytes)
-        self.offset = 0
+        self.offset = 0  # decoded bytes so far
+        self.stop: EndReason | None = None
+        self._decoder: ContentDecoder | None = None
+
+    def _decoder_for(self) -> ContentDecoder:
+        if self._decoder is None:
+            # Built at the first body byte: the headers (and so the coding) are known by then.
+            self._decoder = ContentDecoder(self.cap.content_encoding)
+            self.cap.unknown_codings = list(self._decoder.unsupported)
+        return self._decoder
 
     def add(self, t: float, data: bytes, raw_total: int | None = None) -> None:
-        """Record one body chunk read at ``t``; the events it completes are timed by it.
-        Raises RuntimeError after finish() closed the parser."""
+        """Record one read of wire bytes at ``t``: decode it, parse it, time the events it
+        completes. ``raw_total`` (the transport's own count of wire bytes) overrides the sum.
+        Ends the capture (:attr:`stop`, ``cap.end_reason``) at ``max_bytes`` of decoded body or
+        at data that cannot be decoded; ignores data after that. Never raises."""
         cap = self.cap
+        if self.stop is not None:
+            return
         if cap.t_first_byte is None:
             cap.t_first_byte = t
+        # Every wire byte counts, whether decoding produced output for it or not.
         cap.raw_bytes = raw_total if raw_total is not None else cap.raw_bytes + len(data)
+        try:
+            decoder = self._decoder_for()
+            for piece in decoder.feed(data):
+                self._piece(t, piece)
+                if self.offset >= self.limits.max_bytes:
+                    message = (
+                        f"decompressed size exceeds {self.limits.max_bytes} bytes"
+                        if decoder.active
+                        else f"{self.offset} bytes read (limit {self.limits.max_bytes})"
+                    )
+                    self._end(EndReason.MAX_BYTES, message)
+                    return  # stop iterating: the decoder does no more work
+        except DecodeError as exc:
+            self._end(EndReason.DECODE_ERROR, f"cannot decode the body: {exc}")
+
+    def _piece(self, t: float, data: bytes) -> None:
+        cap = self.cap
         cap.chunks.append(Chunk(t, self.offset, data, cap.raw_bytes))
         self.offset += len(data)
         for event in self.parser.feed(data):
@@ -60,11 +96,19 @@ class Recorder:
             if cap.t_last_event is None and self.is_last is not None and self.is_last(event, index):
                 cap.t_last_event = t
 
+    def _end(self, reason: EndReason, message: str) -> None:
+        self.stop = reason
+        self.cap.end_reason = reason
+        self.cap.end_message = message
+
     def finish(self, t_end: float) -> Capture:
-        """End the capture at ``t_end``: close the parser if the server ended the body, copy its findings. Never raises."""
+        """End the capture at ``t_end``: close the parser if the server ended the body, copy its
+        findings and the decoder's. Never raises."""
         if self.cap.end_reason.by_server:
             self.parser.close()
         _fill_from_parser(self.cap, self.parser)
+        if self._decoder is not None:
+            self.cap.ignored_after_end = self._decoder.ignored()
         self.cap.t_end = t_end
         return self.cap
 
@@ -82,7 +126,8 @@ def replay(
     url: str = "http://replay.invalid/stream",
     http_version: str = "HTTP/1.1",
 ) -> Capture:
-    """A Capture built from timed chunks without any I/O (tests, offline judging).
+    """A Capture built from timed wire chunks without any I/O (tests, offline judging); a
+    ``content-encoding`` header among ``headers`` is undone as in a live capture.
     Raises ValueError when ``limits.max_line_bytes`` is below 1; never for any bytes."""
     cap = Capture(
         request=CaptureRequest(url),
@@ -98,5 +143,7 @@ def replay(
     recorder = Recorder(cap, limits, is_last)
     for t, data in chunks:
         recorder.add(t, data)
+        if recorder.stop is not None:
+            break
     last_t = chunks[-1][0] if chunks else 0.0
     return recorder.finish(t_end if t_end is not None else last_t)

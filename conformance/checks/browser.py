@@ -14,8 +14,8 @@ from conformance.checks.context import (
     observations,
     require_stream,
 )
-from conformance.checks.http import media_type
-from conformance.checks.registry import check
+from conformance.checks.mime import extract_mime_type
+from conformance.checks.registry import READS_BYTES, READS_HEAD, check
 from conformance.checks.spec_links import SPEC_INTERPRETING, SPEC_PARSING, SPEC_PROCESSING
 from conformance.models import Outcome, Severity, passed, skipped, warning
 from conformance.parser import ObservationKind
@@ -26,18 +26,20 @@ from conformance.parser import ObservationKind
     "No non-UTF-8 charset parameter (Chromium refuses the stream)",
     SPEC_PROCESSING,
     Severity.SHOULD,
+    reads=READS_HEAD,
     doc="""pass: no charset parameter, or utf-8. warn: another charset: the spec says to ignore it
     and decode UTF-8, but Chromium aborts the connection.""",
 )
 def charset(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
-    if (early := require_stream(ctx)) is not None:
+    if (early := require_stream(ctx, head_only=True)) is not None:
         return early
-    value = ctx.capture.header("content-type")
-    if value is None:
-        return skipped("no Content-Type")
-    _, params = media_type(value)
-    cs = params.get("charset")
+    values = ctx.capture.header_all("content-type")
+    mime = extract_mime_type(values)  # what Chromium reads: the last parsable value
+    if mime is None:
+        return skipped("no parsable Content-Type")
+    value = ", ".join(values)
+    cs = mime.charset
     if cs is None or cs.lower() in ("utf-8", "utf8"):
         return passed("no charset other than utf-8")
     return warning(
@@ -51,6 +53,7 @@ def charset(ctx: CheckContext) -> Outcome:
     "A leading BOM is not followed by a bare LF or CR (Chromium drops the first block)",
     SPEC_PARSING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: no BOM, or a BOM followed by anything but LF/CR (CRLF works). warn: BOM then LF or a
     lone CR: valid, but Chromium dispatches nothing for the first block.""",
 )
@@ -74,6 +77,7 @@ def bom_line_end(ctx: CheckContext) -> Outcome:
     "No empty retry field (Chromium resets its reconnection delay)",
     SPEC_INTERPRETING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: no `retry:` with an empty value. warn: the spec ignores an empty retry, Chromium
     resets the reconnection delay to its default.""",
 )

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from conformance.capture.model import Capture, TimedEvent
+from conformance.browser.model import BrowserRun
+from conformance.capture.model import Capture, EndReason, TimedEvent
 from conformance.evidence import escape_excerpt
 from conformance.models import Evidence, Outcome, skipped
 from conformance.parser import Observation, ObservationKind
 from conformance.profiles import Profile
+
+if TYPE_CHECKING:  # the reconnecting client imports httpx; checks only read its data
+    from conformance.capture.reconnect import ReconnectRun
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,9 @@ class CheckContext:
     # Records of application contracts' follow-up jobs, keyed by a check's ``needs`` name (e.g.
     # "mcp": the session an MCP driver ran after the main capture); absent: not run.
     extra: Mapping[str, object] = field(default_factory=dict)
+    reconnect: ReconnectRun | None = None  # reconnect.*: None: not run
+    # --browser: what a native EventSource in headless Chromium dispatched; None: not run
+    browser: BrowserRun | None = None
 
     def stalled_between(self, start: float, end: float) -> float:
         """Seconds the suite itself was stalled within [start, end] of the main capture's clock.
@@ -103,12 +111,42 @@ def json_answer(ctx: CheckContext) -> bool:
     return value.split(";")[0].strip().lower() == "application/json"
 
 
-def require_stream(ctx: CheckContext, *, body: bool = False) -> Outcome | None:
+def expected_events(ctx: CheckContext) -> list[TimedEvent]:
+    """The events the profile's expectations are about: those of ``event_type`` (the page's
+    ``onmessage`` sees only ``message``; a listener only its own type), or every event when no
+    type is set (``*``). Payload and contract checks judge these and no others. Never raises."""
+    expected = ctx.profile.event_type
+    events = ctx.capture.events
+    return list(events) if expected is None else [e for e in events if e.type == expected]
+
+
+def require_expected(ctx: CheckContext) -> Outcome | None:
+    """The guard of the checks that judge :func:`expected_events`: :func:`require_stream`, then
+    a skip when events came but none of the expected type (payload.event-type is the one verdict
+    that says so; counting them as missing would repeat it in every payload check). Never raises."""
+    if (early := require_stream(ctx)) is not None:
+        return early
+    events = ctx.capture.events
+    if events and not expected_events(ctx):
+        types = ", ".join(sorted({repr(e.type) for e in events})[:5])
+        return skipped(
+            f"no {ctx.profile.event_type!r} event among {plural(len(events), 'event')} "
+            f"(types {types}; payload.event-type reports it)"
+        )
+    return None
+
+
+def require_stream(
+    ctx: CheckContext, *, body: bool = False, head_only: bool = False
+) -> Outcome | None:
     """The one guard "is this a 200 stream at all?": a skip when it is not, else None.
 
     Browsers never get past a missing or non-200 response (EventSource stops there), so checks of
-    what a page would see are not judged; http.status reports why. With ``body=True`` a 200 with
-    no body byte at all is skipped too (checks of the bytes have nothing to read). Never raises.
+    what a page would see are not judged; http.status reports why. Nor past a body they cannot
+    decode (Chromium fails the request): unless ``head_only`` (checks of the headers alone),
+    that is skipped too and http.content-encoding is the one verdict. With ``body=True`` a 200
+    with no body byte at all is skipped too (checks of the bytes have nothing to read).
+    Never raises.
 
     A JSON answer that the profile accepts (:data:`JSON_ANSWER_OK`) is skipped too: it is valid,
     and it is not an event stream to judge.
@@ -118,6 +156,8 @@ def require_stream(ctx: CheckContext, *, body: bool = False) -> Outcome | None:
         return skipped(f"no response ({cap.end_reason}); http.status reports it")
     if cap.status != 200:
         return skipped(f"not judged: status {cap.status} (EventSource stops there; http.status)")
+    if not head_only and cap.end_reason is EndReason.DECODE_ERROR:
+        return skipped("the body cannot be decoded (http.content-encoding reports it)")
     if body and not cap.chunks:
         return skipped(f"no body to judge ({cap.end_reason})")
     if json_answer(ctx):

@@ -18,7 +18,7 @@ from conformance.checks.context import (
     plural,
     require_stream,
 )
-from conformance.checks.registry import check
+from conformance.checks.registry import READS_BYTES, check
 from conformance.checks.spec_links import SPEC_INTERPRETING, SPEC_PARSING
 from conformance.models import Outcome, OutcomeKind, Severity, passed, problem, skipped, warning
 from conformance.parser import ObservationKind
@@ -42,6 +42,7 @@ def _warn_on(ctx: CheckContext, kinds: tuple[ObservationKind, ...], what: str, o
     "The stream is valid UTF-8",
     SPEC_PARSING,
     Severity.MUST,
+    reads=READS_BYTES,
     doc="""pass: every byte decodes as UTF-8. fail: invalid bytes, which browsers turn into U+FFFD
     (the page receives different text than was sent).""",
 )
@@ -60,10 +61,12 @@ def utf8(ctx: CheckContext) -> Outcome:
     "The last event ends with a blank line",
     SPEC_INTERPRETING,
     Severity.MUST,
+    reads=READS_BYTES,
     doc="""pass: the server ended the stream between events. fail: it ended inside an event with data
     (no blank line after it): browsers discard that event. warn: it ended inside a block without
-    data (its id/event/retry lines are never applied). skip: the capture stopped before the server ended
-    the stream (a limit), so there is no last event to judge.""",
+    data (its id and event lines are never applied; a retry line took effect when it was parsed).
+    skip: the capture stopped before the server ended the stream (a limit), so there is no last
+    event to judge.""",
 )
 def terminated(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
@@ -87,7 +90,8 @@ def terminated(ctx: CheckContext) -> Outcome:
         )
     return warning(
         f"the stream ended inside a block without data at byte {first.offset} (no blank line): "
-        "nothing reaches the page, but its id/event/retry lines are never applied",
+        "nothing reaches the page, but its id and event lines are never applied (a retry line "
+        "is: it takes effect when parsed)",
         observation_evidence(first),
     )
 
@@ -102,6 +106,7 @@ def _has_data_line(tail: bytes) -> bool:
     "Every line is a known field, a comment or blank",
     SPEC_INTERPRETING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: only data/event/id/retry fields, comments and blank lines. warn: unknown field names
     or lines without a colon (browsers ignore them; usually a typo such as `date:` or a missing
     `data: ` prefix).""",
@@ -121,6 +126,7 @@ def fields(ctx: CheckContext) -> Outcome:
     "retry values are ASCII digits",
     SPEC_INTERPRETING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: every retry value is all ASCII digits (or there is none). warn: a retry value with
     anything else (browsers ignore the whole field).""",
 )
@@ -136,6 +142,7 @@ def retry(ctx: CheckContext) -> Outcome:
     "ids contain no NUL",
     SPEC_INTERPRETING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: no id contains U+0000. warn: an id with NUL (browsers ignore the field, so the last
     event ID does not change).""",
 )
@@ -146,19 +153,24 @@ def event_id(ctx: CheckContext) -> Outcome:
 
 @check(
     "framing.dispatch",
-    "Every block with fields carries data",
+    "No block sets an event type it never dispatches",
     SPEC_INTERPRETING,
     Severity.SHOULD,
-    doc="""pass: every block that has fields has data. warn: blocks with event/id/retry but no data:
-    nothing reaches the page (comment-only keep-alive blocks are fine).""",
+    reads=READS_BYTES,
+    doc="""pass: every block without data does what its author meant: an `id`-only block sets the
+    last event ID (the dispatch step sets it before returning on an empty data buffer; Chromium
+    does so on every blank line), a `retry`-only block sets the reconnection time (applied when
+    the line is parsed), comment-only blocks are keep-alives. warn: a block with `event:` but no
+    data: nothing is dispatched, so its event type is never used (unknown fields are
+    framing.fields' business).""",
 )
 def dispatch(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
     return _warn_on(
         ctx,
         (ObservationKind.NO_DATA_BLOCK,),
-        "block without data (never dispatched)",
-        "every block dispatches",
+        "block with an event type but no data (never dispatched)",
+        "every block without data does what it says (id, retry, comments)",
     )
 
 
@@ -167,6 +179,7 @@ def dispatch(ctx: CheckContext) -> Outcome:
     "One line-ending style",
     SPEC_PARSING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: LF, CRLF or CR used consistently (all are valid). warn: styles mixed (valid, but a
     sign that two writers share the stream; some non-browser clients mishandle CR).""",
 )
@@ -194,6 +207,7 @@ def line_endings(ctx: CheckContext) -> Outcome:
     "No line is excessively long",
     SPEC_PARSING,
     Severity.SHOULD,
+    reads=READS_BYTES,
     doc="""pass: the longest line is under the profile's max_line_warn (1 MiB). warn: a longer line
     (browsers buffer it whole; many client libraries cap lines), or one beyond the suite's
     max_line_bytes, whose rest the suite dropped.""",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,13 +24,20 @@ if TYPE_CHECKING:
 CheckFn = Callable[["CheckContext"], Outcome]
 
 # Areas in catalogue order (an id's prefix); ids of other areas follow, in registration order.
-AREAS = ("http", "framing", "payload", "stream", "browser")
+AREAS = ("http", "framing", "payload", "stream", "reconnect", "browser", "cors")
 CHECK_MODULES = (
     "conformance.checks.http",
     "conformance.checks.framing",
     "conformance.checks.payload",
     "conformance.checks.stream",
+    "conformance.checks.clients",
+    "conformance.checks.liveness",
+    "conformance.checks.reconnect",
     "conformance.checks.browser",
+    "conformance.checks.transport",
+    "conformance.checks.eventsource_request",
+    "conformance.checks.cors",
+    "conformance.checks.real_browser",
     "conformance.contracts.ram_monitor",
     "conformance.contracts.openai_chat",
     "conformance.contracts.openai_responses",
@@ -48,11 +56,16 @@ class CheckSpec:
     spec: str  # URL (with anchor) of the rule the check rests on
     severity: Severity
     fn: CheckFn
-    needs: frozenset[str] = frozenset()  # extra captures: "concurrent", "disconnect"
+    needs: frozenset[str] = (
+        frozenset()
+    )  # extra runs: "concurrent", "disconnect", "reconnect", "browser"
     doc: str = ""  # what each verdict means (docs/checks.md)
     # Judges the messages one client received (payload and contract checks): stream.concurrent
     # and stream.disconnect hold every extra client's stream to it too.
     per_client: bool = False
+    # Which connections and which part of them (head, bytes, which events) the check reads
+    # (docs/checks.md), so a check that judges what the page never receives shows in review.
+    reads: str = ""
 
     def result(self, outcome: Outcome) -> Result:
         """The check's verdict: a problem fails a MUST check and warns a SHOULD check.
@@ -72,6 +85,15 @@ class CheckSpec:
         )
 
 
+# What a check reads (CheckSpec.reads), in the words docs/checks.md shows.
+READS_HEAD = "the main connection's status line and headers"
+READS_BYTES = "the main connection's decoded body bytes (every byte the browser's parser sees)"
+READS_EXPECTED = (
+    "the main connection's events of the expected type (`event_type`; every type when it is "
+    "not set or `*`), and each extra client's the same way"
+)
+READS_ALL_EVENTS = "every event of the main connection, whatever its type (its arrival times)"
+
 REGISTRY: dict[str, CheckSpec] = {}
 _loaded = False
 
@@ -85,19 +107,21 @@ def check(
     needs: Iterable[str] = (),
     doc: str = "",
     per_client: bool = False,
+    reads: str = "",
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a check function under a stable id.
 
     ``per_client``: the check judges the messages one client received (a payload or contract
-    check), so the extra clients' streams are held to it too (:func:`per_client`).
-    Raises ValueError when the id is already registered to another function (ids are unique).
+    check), so the extra clients' streams are held to it too (:func:`per_client`). ``reads``:
+    which connections and which of their parts or events it judges (one of the ``READS_*``
+    phrases where one fits). Raises ValueError when the id is already registered to another function (ids are unique).
     """
 
     def register(fn: CheckFn) -> CheckFn:
         if id in REGISTRY and REGISTRY[id].fn is not fn:
             raise ValueError(f"check id {id!r} registered twice")
         REGISTRY[id] = CheckSpec(
-            id, title, spec, severity, fn, frozenset(needs), doc.strip(), per_client
+            id, title, spec, severity, fn, frozenset(needs), doc.strip(), per_client, reads
         )
         return fn
 
@@ -123,11 +147,25 @@ def _rank(spec: CheckSpec) -> tuple[int, int]:
 
 
 def all_checks() -> list[CheckSpec]:
-    """The catalogue in a stable order (http, framing, payload, stream, browser, then the other
+    """The catalogue in a stable order (http, framing, payload, stream, browser, cors, then the other
     areas), whatever order the modules happened to be imported in.
     Raises only if a check module fails to import or registers an id twice (suite bugs)."""
     _load_all()
     return sorted(REGISTRY.values(), key=_rank)  # stable: registration order within an area
+
+
+def contract_of(spec: CheckSpec) -> str | None:
+    """The application contract a check belongs to (its module's ``CONTRACT``), or None for a
+    generic check. Never raises."""
+    module = sys.modules.get(spec.fn.__module__)
+    owner = getattr(module, "CONTRACT", None)
+    return owner if isinstance(owner, str) else None
+
+
+def for_profile(contract: str | None) -> list[CheckSpec]:
+    """The checks that judge a profile with this contract: every generic check, and the
+    contract's own (other contracts' checks would only skip). Raises as :func:`all_checks`."""
+    return [s for s in all_checks() if contract_of(s) in (None, contract)]
 
 
 def per_client() -> list[CheckSpec]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Mapping
 
 from conformance.capture.model import Capture, EndReason, TimedEvent
 from conformance.checks.context import (
@@ -18,9 +17,17 @@ from conformance.checks.context import (
     plural,
     require_stream,
 )
-from conformance.checks.registry import check, per_client
+from conformance.checks.registry import READS_ALL_EVENTS, check
 from conformance.checks.spec_links import SPEC_AUTHORING, SPEC_PROCESSING
-from conformance.models import Evidence, Outcome, Severity, Verdict, passed, problem, skipped
+from conformance.intermediaries import detect, through
+from conformance.models import (
+    Evidence,
+    Outcome,
+    Severity,
+    passed,
+    problem,
+    skipped,
+)
 from conformance.profiles import Profile
 
 BURST_GAP = 0.05  # events closer than this (or half the interval) belong to one burst
@@ -31,25 +38,58 @@ BURST_GAP = 0.05  # events closer than this (or half the interval) belong to one
     "The first event arrives promptly",
     SPEC_AUTHORING,
     Severity.MUST,
+    reads=READS_ALL_EVENTS,
     doc="""pass: the first event arrived within first_event_timeout (--first-event-timeout, default 5 s)
-    of the request. fail: later, or never.""",
+    of the request. fail: later, or never, when the profile expects events (a count, a sentinel,
+    an interval or a contract). A profile with no such expectation (`generic` as it is, or an
+    endless feed under --hold / endless = true) promises no event at any time: a quiet stream is
+    valid, so a late first event passes with the time said, and no event at all skips (the
+    silence itself is stream.heartbeat's to judge).""",
 )
 def first_event(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
-    cap, limit = ctx.capture, ctx.profile.first_event_timeout
+    cap, profile = ctx.capture, ctx.profile
+    limit = profile.first_event_timeout
+    promised = _expects_events(profile)
     if not cap.events:
+        if not promised:
+            alive = (
+                f"; bytes flowed from t={cap.t_first_byte:.2f} s (comments)"
+                if cap.t_first_byte is not None
+                else ""
+            )
+            return skipped(
+                f"no event within {cap.t_end:.1f} s{alive}: nothing in the profile expects one "
+                "(give --expect-count, --sentinel or --interval to require it)"
+            )
         return problem(
             f"no event at all within {cap.t_end:.1f} s ({cap.end_reason}: {cap.end_message})"
         )
     first = cap.events[0]
     if first.t > limit:
+        if not promised:
+            return passed(
+                f"first event after {first.t:.2f} s (over {limit:g} s, but nothing in the profile "
+                "expects events sooner: a quiet feed is valid)"
+            )
         return problem(
             f"the first event arrived after {first.t:.2f} s (limit {limit:g} s)",
             event_evidence(cap, first),
         )
     return passed(f"first event after {first.t * 1000:.0f} ms")
+
+
+def _expects_events(profile: Profile) -> bool:
+    """Whether the profile promises events at a given pace: a count, a sentinel, an interval or
+    an application contract, and not an endless feed judged on what arrived."""
+    if profile.held or profile.endless:
+        return profile.interval is not None
+    return any(
+        value is not None
+        for value in (profile.expect_count, profile.sentinel, profile.interval, profile.contract)
+    )
 
 
 def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
@@ -68,11 +108,15 @@ def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
     "Events arrive as they are produced, not in one burst",
     SPEC_AUTHORING,
     Severity.MUST,
+    reads=READS_ALL_EVENTS,
     doc="""pass: events arrive spread out, or all at once right away (a fast server). fail: more
     than half of the events arrive in one burst (gaps under 50 ms, or half the interval), in few
     reads (or far faster than the interval), after a silence of at least burst_stall (0.25 s): the
-    response was buffered by the server, a compressor or a proxy. A silence the suite itself
-    caused (its event loop stalled on a busy machine) is discounted. skip: fewer than 3 events.""",
+    response was buffered by the server, a compressor or a proxy (named when the headers show
+    one). Under --hold or endless = true, bursts of an irregular source (a ticker sending what
+    changed at once) are fine: only every event arriving in one block fails. A silence the suite
+    itself caused (its event loop stalled on a busy machine) is discounted. skip: fewer than 3
+    events.""",
 )
 def incremental(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
@@ -88,11 +132,11 @@ def incremental(ctx: CheckContext) -> Outcome:
     start = largest[0]
     before = events[start.index - 1].t if start.index else 0.0
     silence = start.t - before
-    if (
-        len(largest) * 2 > len(events)
-        and silence >= profile.burst_stall
-        and _together(largest, profile)
-    ):
+    # An endless feed (held, or said to be endless) bursts when its source does (a ticker sends
+    # what changed at once): only the whole capture arriving in one block is buffering there.
+    endless = profile.held or profile.endless
+    share = len(largest) == len(events) if endless else len(largest) * 2 > len(events)
+    if share and silence >= profile.burst_stall and _together(largest, profile):
         stalled = ctx.stalled_between(before, start.t)
         if silence - stalled < profile.burst_stall:
             return passed(
@@ -103,7 +147,7 @@ def incremental(ctx: CheckContext) -> Outcome:
         return problem(
             f"{len(largest)} of {len(events)} events arrived together at t={start.t:.2f} s "
             f"({plural(reads, 'read')}) after {silence:.2f} s of silence: the response was "
-            "buffered (server, compression or proxy)",
+            f"buffered (server, compression or proxy){through(detect(cap.headers))}",
             event_evidence(cap, start),
             event_evidence(cap, largest[-1]),
         )
@@ -128,6 +172,7 @@ def _together(burst: list[TimedEvent], profile: Profile) -> bool:
     "Messages keep the expected interval",
     SPEC_AUTHORING,
     Severity.SHOULD,
+    reads=READS_ALL_EVENTS,
     doc="""skip: no interval expected (--interval). pass: every gap between messages (after the
     first) is within cadence_tolerance of the interval (50 %, at least 50 ms); time the suite
     itself was stalled is not counted. warn: gaps out of tolerance, worst first.""",
@@ -172,23 +217,37 @@ def cadence(ctx: CheckContext) -> Outcome:
     "The server ends the response after the last message",
     SPEC_PROCESSING,
     Severity.MUST,
+    reads="how the main connection ended, and when its last expected event came (the sentinel of the expected type, or the expect_count-th event)",
     doc="""pass: the server closed the response within close_grace (2 s) of the sentinel (or of the
     expected last event). fail: it kept the stream open (the client must close it, and a browser
     that misses the sentinel reconnects). skip: no sentinel or count to know the end by, or the
-    last message never came (payload checks report that).""",
+    last message never came (payload checks report that), or no sentinel or count and the
+    stream was still open at the deadline (valid: an endless stream; the reason suggests --hold
+    SECONDS). Under
+    --hold: skip (an endless stream is not expected to close); with endless = true, the server
+    ending the stream fails.""",
 )
 def closes(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
     if (early := require_stream(ctx)) is not None:
         return early
     cap, profile = ctx.capture, ctx.profile
+    if profile.held or profile.endless:
+        return _endless_closes(cap, profile)
     if profile.sentinel is None and profile.expect_count is None:
         if cap.end_reason.by_server:
             return passed(f"the server ended the stream after {plural(len(cap.events), 'event')}")
+        if cap.end_reason is EndReason.DEADLINE:
+            # Not a defect: an endless stream is valid; the run just did not say it was one.
+            return skipped(
+                f"still streaming at the {profile.limits.deadline:g} s deadline after "
+                f"{plural(len(cap.events), 'event')}: an endless stream? {HOLD_HINT}"
+            )
         return skipped("no sentinel or count: an open-ended stream is not judged")
     if cap.t_last_event is None:
+        hint = f"; an endless stream? {HOLD_HINT}" if cap.end_reason is EndReason.DEADLINE else ""
         return skipped(
-            f"the last expected message never arrived ({cap.end_reason}; see payload checks)"
+            f"the last expected message never arrived ({cap.end_reason}; see payload checks){hint}"
         )
     if cap.end_reason.by_server:
         return passed(
@@ -203,11 +262,37 @@ def closes(ctx: CheckContext) -> Outcome:
     return problem(reason, event_evidence(cap, last))
 
 
+HOLD_HINT = (
+    "judge it with --hold SECONDS (read that long, then judge what arrived), "
+    "or say endless = true in the profile"
+)
+
+
+def _endless_closes(cap: Capture, profile: Profile) -> Outcome:
+    """stream.closes for a held or endless stream: it is not expected to close; when the profile
+    says endless, the server closing it is the defect."""
+    hold = profile.limits.hold
+    held = f"held for {hold:g} s" if hold is not None else "endless"
+    if cap.end_reason.by_server:
+        early = f"after {cap.t_end:.1f} s and {plural(len(cap.events), 'event')}"
+        if profile.endless:
+            return problem(
+                f"the server ended an endless stream {early} ({cap.end_reason}): browsers "
+                "reconnect, and events sent meanwhile are lost",
+                Evidence(cap.decoded_bytes, f"end of body ({cap.end_message})", cap.t_end),
+            )
+        return skipped(f"{held}: the server closed the stream {early} (not judged)")
+    if hold is not None:
+        return skipped(f"{held}: an endless stream is not expected to close")
+    return passed(f"still open after {cap.t_end:.1f} s ({cap.end_reason}), as an endless stream")
+
+
 @check(
     "stream.clean-end",
     "The response body ends cleanly",
     SPEC_PROCESSING,
     Severity.SHOULD,
+    reads="how the main connection's body ended",
     doc="""pass: the body ended as HTTP says it should (last chunk, or close for a close-delimited
     body), or the capture stopped first. warn: a reset or truncated chunked body: browsers report a
     network error and reconnect.""",
@@ -223,167 +308,3 @@ def clean_end(ctx: CheckContext) -> Outcome:
             Evidence(cap.decoded_bytes, f"end of body after {cap.decoded_bytes} bytes", cap.t_end),
         )
     return passed(f"ended: {cap.end_reason}")
-
-
-COMPLETE = (EndReason.CLOSED, EndReason.NOT_CLOSED_AFTER_SENTINEL)
-COUNT_CHECK = "payload.count"  # already says a client got another number of events
-
-
-def _response_problem(cap: Capture) -> str | None:
-    """Why a client got no stream at all (no response, or not a 200), or None."""
-    if cap.status is None:
-        return f"no response ({cap.end_reason}: {cap.end_message})"
-    if cap.status != 200:
-        return f"status {cap.status}"
-    return None
-
-
-def stream_problems(cap: Capture, profile: Profile) -> dict[str, str]:
-    """Why one client's stream is not a complete, correct stream: reasons by check id (empty: it is).
-
-    The stream is judged by the catalogue's own per-client checks (the payload checks and those
-    of the profile's contract, see :func:`~conformance.checks.registry.per_client`) on a context
-    built for this capture, so an extra client is held to exactly what the main one is. Besides
-    them: ``"status"`` when there is no 200 stream at all, ``"empty"`` when no event arrived and
-    no check said so. Raises whatever a crashing check raises (the runner turns that into a fail).
-    """
-    if (why := _response_problem(cap)) is not None:
-        return {"status": why}
-    ctx = CheckContext(cap, profile)
-    out: dict[str, str] = {}
-    for spec in per_client():
-        outcome = spec.fn(ctx)
-        if spec.result(outcome).verdict is Verdict.FAIL:
-            out[spec.id] = outcome.reason
-    if not cap.events and not out:
-        out["empty"] = f"no event ({cap.end_reason})"
-    return out
-
-
-def own_problems(
-    cap: Capture, main: Capture, profile: Profile, theirs: Mapping[str, str]
-) -> list[str]:
-    """Problems of an extra client that the main capture (whose problems are ``theirs``, from
-    :func:`stream_problems`) does not share. Raises only what :func:`stream_problems` raises.
-
-    A defect every client sees (a missing sentinel, non-JSON data) is the payload checks' to
-    report; these checks look for what differs between clients: a shared generator splits the
-    messages among them, a wedged server starves the next one.
-    """
-    mine = stream_problems(cap, profile)
-    out = [text for kind, text in mine.items() if kind not in theirs]
-    both_complete = cap.end_reason in COMPLETE and main.end_reason in COMPLETE
-    already_said = COUNT_CHECK in mine and COUNT_CHECK not in theirs
-    if both_complete and len(cap.events) != len(main.events) and not already_said:
-        out.append(f"{len(cap.events)} events, the main stream had {len(main.events)}")
-    return out
-
-
-def _not_judged(ctx: CheckContext, run: object, count: int) -> Outcome | None:
-    if run is None or count == 0:
-        return skipped("not run (0 clients, or skipped)")
-    if (early := require_stream(ctx)) is not None:
-        return early
-    return None
-
-
-@check(
-    "stream.concurrent",
-    "Simultaneous clients each get a complete stream of their own",
-    SPEC_PROCESSING,
-    Severity.MUST,
-    needs=("concurrent",),
-    doc="""pass: each of `concurrency` (3) clients, connected alongside the main capture, got a
-    complete, correct stream, or at least the same stream as the main capture (whose own defects
-    the payload checks report). fail: a client got part of the stream (one generator shared by
-    all clients), nothing, or an error. skip: concurrency 0, not run, or no 200 main stream.""",
-)
-def concurrent(ctx: CheckContext) -> Outcome:
-    """Never raises: every input is a verdict."""
-    if (early := _not_judged(ctx, ctx.concurrent, ctx.profile.concurrency)) is not None:
-        return early
-    assert ctx.concurrent is not None
-    theirs = stream_problems(ctx.capture, ctx.profile)
-    bad: list[str] = []
-    evidence: list[Evidence] = []
-    for i, cap in enumerate(ctx.concurrent, 1):
-        problems = own_problems(cap, ctx.capture, ctx.profile, theirs)
-        if problems:
-            bad.append(f"client {i}: {'; '.join(problems)}")
-            evidence.append(
-                Evidence(
-                    None,
-                    f"{'; '.join(problems)} (ended: {cap.end_reason})",
-                    cap.t_end,
-                    f"client {i}",
-                )
-            )
-    counts = ", ".join(str(len(c.events)) for c in ctx.concurrent)
-    if bad:
-        return problem(
-            f"{len(bad)} of {len(ctx.concurrent)} concurrent clients got a broken stream: {bad[0]}",
-            *evidence[:MAX_EVIDENCE],
-        )
-    return passed(
-        f"{len(ctx.concurrent)} concurrent clients each got the full stream (events: {counts}; "
-        f"main {len(ctx.capture.events)})"
-    )
-
-
-@check(
-    "stream.disconnect",
-    "After clients abort mid-stream, a new client still gets a full stream promptly",
-    SPEC_PROCESSING,
-    Severity.MUST,
-    needs=("disconnect",),
-    doc="""pass: after `disconnect_clients` (3) clients hung up mid-stream, a new client's stream
-    started within first_event_timeout (or as fast as the main stream's) and was as complete and
-    correct as the main stream. fail: it stalled, was cut short or broken (a server that wedges or
-    leaks after a disconnect). skip: not run, no 200 main stream, or no client could abort
-    mid-stream (no event to abort after, or the whole stream arrived at once).""",
-)
-def disconnect(ctx: CheckContext) -> Outcome:
-    """Never raises: every input is a verdict."""
-    run = ctx.disconnect
-    if (early := _not_judged(ctx, run, ctx.profile.disconnect_clients)) is not None:
-        return early
-    assert run is not None
-    main = ctx.capture
-    whole = len(main.events) if main.end_reason in COMPLETE else None
-    aborted = [
-        c
-        for c in run.aborted
-        if c.end_reason is EndReason.ABORTED and (whole is None or len(c.events) < whole)
-    ]
-    if not aborted:
-        if any(c.end_reason is EndReason.ABORTED for c in run.aborted):
-            return skipped("the whole stream arrived at once: no client could abort mid-stream")
-        ends = ", ".join(sorted({str(c.end_reason) for c in run.aborted})) or "none"
-        return skipped(f"no client could abort mid-stream (they ended: {ends})")
-    follow = run.follow_up
-    if follow is None:
-        return problem("the follow-up client did not run")
-    theirs = stream_problems(ctx.capture, ctx.profile)
-    problems = own_problems(follow, ctx.capture, ctx.profile, theirs)
-    limit = ctx.profile.first_event_timeout
-    main_first = ctx.capture.events[0].t if ctx.capture.events else None
-    if follow.events:
-        first = follow.events[0].t
-        allowed = limit if main_first is None else max(limit, main_first + limit / 2)
-        if first > allowed:
-            problems.insert(0, f"its first event came after {first:.2f} s (limit {allowed:.3g} s)")
-    if problems:
-        return problem(
-            f"after {len(aborted)} clients aborted, a new stream was broken: {'; '.join(problems)}",
-            Evidence(
-                None,
-                f"{len(follow.events)} events, ended: {follow.end_reason} ({follow.end_message})",
-                follow.t_end,
-                "follow-up client",
-            ),
-        )
-    first = follow.events[0].t if follow.events else 0.0
-    return passed(
-        f"{len(aborted)} clients aborted; a new stream started in {first * 1000:.0f} ms and completed "
-        f"({plural(len(follow.events), 'event')})"
-    )

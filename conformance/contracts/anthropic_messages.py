@@ -66,6 +66,7 @@ def grammar_events(
     "Every Messages event is named its data's type",
     SPEC_EVENT_TYPES,
     Severity.MUST,
+    reads="every event of the main connection, named or not, and the JSON of its data",
     doc="""skip: the profile is not an Anthropic Messages stream (contract anthropic-messages), no
     200 stream, or no event. pass: every event (pings and errors included) has an `event:` name
     equal to its JSON data's `"type"`. fail: an event without a name (the Anthropic SDKs skip
@@ -103,6 +104,7 @@ _NEXT = {
     "message_start, content blocks (start, deltas, stop), message_delta, message_stop",
     SPEC_EVENT_TYPES,
     Severity.MUST,
+    reads="every event of the main connection, named or not, and the JSON of its data",
     doc="""skip: not an anthropic-messages profile, or no 200 stream. pass: the event types follow
     `message_start`, then per content block `content_block_start`, `content_block_delta`*,
     `content_block_stop`, then one or more `message_delta`, then `message_stop`, and nothing
@@ -141,6 +143,7 @@ def order(ctx: CheckContext) -> Outcome:
     "Each content block's events carry its index, counting from 0",
     SPEC_EVENT_TYPES,
     Severity.MUST,
+    reads="every event of the main connection, named or not, and the JSON of its data",
     doc="""skip: not an anthropic-messages profile, no 200 stream, or no content block. pass: the
     n-th `content_block_start` has `index` n-1 (its place in the final `content` array), and the
     `content_block_delta` and `content_block_stop` events of that block carry the same `index`.
@@ -192,6 +195,7 @@ def block_index(ctx: CheckContext) -> Outcome:
     "No error event in the stream",
     SPEC_ERRORS,
     Severity.MUST,
+    reads="every event of the main connection, named or not, and the JSON of its data",
     doc="""skip: not an anthropic-messages profile, or no 200 stream. pass: no `error` event (the
     reason names the last `message_delta`'s `stop_reason`). fail: an `error` event, reported with
     its error type and message (e.g. `overloaded_error`, which the API sends mid-stream with a

@@ -62,6 +62,7 @@ def result_problem(data: str) -> str | None:
     "Every result is an `event: next` with an execution result",
     SPEC_DISTINCT,
     Severity.MUST,
+    reads="every event of the main connection (the subscription)",
     doc="""skip: not the graphql-sse profile, or no 200 stream. pass: at least one event, and every
     event before `complete` is named `next` with a JSON object holding `data` and/or a non-empty
     `errors` list. fail: no `next` event, an event of another name (graphql-sse clients drop it),
@@ -95,6 +96,7 @@ def next_events(ctx: CheckContext) -> Outcome:
     "The operation ends with `event: complete`, last",
     SPEC_DISTINCT,
     Severity.MUST,
+    reads="every event of the main connection (the subscription)",
     doc="""skip: not the graphql-sse profile, or no 200 stream. pass: exactly one `complete`
     event and it is the last. fail: none (the client cannot tell the end of the operation from a
     network cut and reconnects), more than one, or events after it.""",
@@ -127,6 +129,7 @@ def complete(ctx: CheckContext) -> Outcome:
     SPEC_DISTINCT,
     Severity.MUST,
     needs=("graphql",),
+    reads="the follow-up POST of a query no schema validates (its status and events)",
     doc="""skip: not the graphql-sse profile, or the follow-up did not run. pass: a POST of a
     query no schema validates (`[options] invalid_query`) with `Accept: text/event-stream` got 200
     `text/event-stream` with a `next` event whose data has a non-empty `errors` list. fail: a 4xx

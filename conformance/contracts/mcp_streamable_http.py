@@ -98,6 +98,7 @@ def _step(run: McpRun, step: str) -> Exchange | None:
     SPEC_SENDING,
     Severity.MUST,
     needs=("mcp",),
+    reads="the `initialize` exchange (the main connection) and the session the suite drives after it: initialized, tools/list with and without the session id, GET with Last-Event-ID, DELETE",
     doc="""skip: not the mcp-streamable-http profile, or no answer. pass: every 200 answer to a POST
     is `application/json` or `text/event-stream` (both are valid; the client sent
     `Accept: application/json, text/event-stream`), and a resumed GET stream is
@@ -133,6 +134,7 @@ def content_type(ctx: CheckContext) -> Outcome:
     f"{SPEC_LIFECYCLE}#initialization",
     Severity.MUST,
     needs=("mcp",),
+    reads="the `initialize` exchange (the main connection) and the session the suite drives after it: initialized, tools/list with and without the session id, GET with Last-Event-ID, DELETE",
     doc="""skip: not the mcp-streamable-http profile, or no answer. pass: the initialize POST got
     200 with the JSON-RPC result of its id, whose `protocolVersion` the profile supports
     (2025-11-25, 2025-06-18), and `notifications/initialized` got 202 Accepted. fail: another
@@ -189,6 +191,7 @@ def _error_text(error: Any) -> str:
     SPEC_SESSION,
     Severity.MUST,
     needs=("mcp",),
+    reads="the `initialize` exchange (the main connection) and the session the suite drives after it: initialized, tools/list with and without the session id, GET with Last-Event-ID, DELETE",
     doc="""skip: not the mcp-streamable-http profile, no 200 initialize answer, or the profile
     expects a stateless server (`[options] sessions = false`). pass: the initialize answer has an
     `Mcp-Session-Id` of visible ASCII characters, and a tools/list request carrying it got 200.
@@ -231,6 +234,7 @@ def session(ctx: CheckContext) -> Outcome:
     SPEC_SESSION,
     Severity.SHOULD,
     needs=("mcp",),
+    reads="the `initialize` exchange (the main connection) and the session the suite drives after it: initialized, tools/list with and without the session id, GET with Last-Event-ID, DELETE",
     doc="""skip: not the mcp-streamable-http profile, or the server gave no session id. pass: a
     tools/list request without `Mcp-Session-Id` got 400 Bad Request. warn: any other status (2xx:
     the server answered outside any session, so its sessions protect nothing).""",
@@ -263,6 +267,7 @@ def session_enforced(ctx: CheckContext) -> Outcome:
     SPEC_SENDING,
     Severity.MUST,
     needs=("mcp",),
+    reads="the `initialize` exchange (the main connection) and the session the suite drives after it: initialized, tools/list with and without the session id, GET with Last-Event-ID, DELETE",
     doc="""skip: not the mcp-streamable-http profile, or the tools/list request did not get 200
     (mcp.session) or got an unreadable type (mcp.content-type). pass: the answer (a JSON body, or
     one SSE event of the stream) holds a JSON-RPC response (`result` or `error`) with the
@@ -329,6 +334,7 @@ def _streams(ctx: CheckContext, run: McpRun) -> list[tuple[str, Capture]]:
     SPEC_SENDING,
     Severity.SHOULD,
     needs=("mcp",),
+    reads="the `initialize` exchange (the main connection) and the session the suite drives after it: initialized, tools/list with and without the session id, GET with Last-Event-ID, DELETE",
     doc="""skip: not the mcp-streamable-http profile, protocol 2025-06-18 (priming came with
     2025-11-25), only JSON answers, or no event ids at all (the server offers no resumption, which
     is optional). pass: each SSE answer that uses ids starts with an event that has an id and empty
@@ -371,6 +377,7 @@ def priming(ctx: CheckContext) -> Outcome:
     SPEC_SENDING,
     Severity.SHOULD,
     needs=("mcp",),
+    reads="the `initialize` exchange (the main connection) and the session the suite drives after it: initialized, tools/list with and without the session id, GET with Last-Event-ID, DELETE",
     doc="""skip: not the mcp-streamable-http profile, or every SSE answer carried its response
     before it ended. pass: each SSE answer the server closed before the response had a `retry`
     field first (the client knows when to resume). warn: one closed without `retry`.""",
@@ -407,6 +414,7 @@ def retry(ctx: CheckContext) -> Outcome:
     SPEC_RESUME,
     Severity.SHOULD,
     needs=("mcp",),
+    reads="the `initialize` exchange (the main connection) and the session the suite drives after it: initialized, tools/list with and without the session id, GET with Last-Event-ID, DELETE",
     doc="""skip: not the mcp-streamable-http profile, or no SSE answer set an event id (the server
     offers no resumption, which is optional). pass: a GET with the session id and the first event
     id of the tools/list stream as `Last-Event-ID` got 200 `text/event-stream`, replaying the
@@ -447,6 +455,7 @@ def resume(ctx: CheckContext) -> Outcome:
     SPEC_SESSION,
     Severity.MUST,
     needs=("mcp",),
+    reads="the `initialize` exchange (the main connection) and the session the suite drives after it: initialized, tools/list with and without the session id, GET with Last-Event-ID, DELETE",
     doc="""skip: not the mcp-streamable-http profile, or no session id. pass: DELETE with the
     session id got 2xx and a later request with that id got 404 Not Found, or DELETE got 405 (the
     server does not let clients end sessions: allowed). fail: DELETE got another status, or the

@@ -20,10 +20,11 @@ from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
     event_evidence,
+    expected_events,
     plural,
-    require_stream,
+    require_expected,
 )
-from conformance.checks.registry import check
+from conformance.checks.registry import READS_EXPECTED, check
 from conformance.models import Outcome, Severity, passed, problem, skipped, warning
 
 CONTRACT = "openai-chat"
@@ -83,6 +84,7 @@ def finish_reason(data: str) -> str | None:
     SPEC_OPENAI_STREAMING,
     Severity.MUST,
     per_client=True,
+    reads=READS_EXPECTED,
     doc="""skip: the profile is not an OpenAI chat stream (contract openai-chat), or no 200 stream.
     pass: every data before the `[DONE]` sentinel is a JSON object whose `choices[0].delta` is an
     object (a usage or content-filter chunk may have empty `choices`), and one chunk carries a
@@ -95,9 +97,9 @@ def chunk(ctx: CheckContext) -> Outcome:
     profile, cap = ctx.profile, ctx.capture
     if profile.contract != CONTRACT:
         return skipped("not an OpenAI chat stream (profile contract openai-chat)")
-    if (early := require_stream(ctx)) is not None:
+    if (early := require_expected(ctx)) is not None:
         return early
-    chunks = [e for e in cap.events if not profile.is_sentinel(e.data)]
+    chunks = [e for e in expected_events(ctx) if not profile.is_sentinel(e.data)]
     if not chunks:
         return problem(f"no chunk before the sentinel ({plural(len(cap.events), 'event')} in all)")
     bad: list[tuple[TimedEvent, str]] = []

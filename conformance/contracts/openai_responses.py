@@ -61,6 +61,7 @@ def not_judged(ctx: CheckContext) -> Outcome | None:
     "Every Responses event is named its data's type",
     SPEC_STREAMING_GUIDE,
     Severity.MUST,
+    reads="every event of the main connection, named or not, and the JSON of its data",
     doc="""skip: the profile is not an OpenAI Responses stream (contract openai-responses), no 200
     stream, or no event. pass: every event (a `data: [DONE]` aside: openai.no-done) has an
     `event:` name equal to its JSON data's `"type"`. fail: an event without a name (type
@@ -78,6 +79,7 @@ def event_name(ctx: CheckContext) -> Outcome:
     "sequence_number is on every event and strictly rising",
     SPEC_RESPONSES_STREAMING,
     Severity.MUST,
+    reads="every event of the main connection, named or not, and the JSON of its data",
     doc="""skip: not an openai-responses profile, no 200 stream, or no typed event. pass: every
     typed event (JSON data with a `type`) carries an integer `sequence_number`, each greater than
     the one before (clients use it to order events and to resume a stream with
@@ -116,6 +118,7 @@ def sequence(ctx: CheckContext) -> Outcome:
     "Exactly one terminal event, and it is the last",
     SPEC_COMPLETED,
     Severity.MUST,
+    reads="every event of the main connection, named or not, and the JSON of its data",
     doc="""skip: not an openai-responses profile, or no 200 stream. pass: exactly one
     `response.completed`, `response.failed` or `response.incomplete` event, and no typed event
     after it (a `data: [DONE]` is openai.no-done's). warn: the terminal event is
@@ -168,6 +171,7 @@ def incomplete_reason(obj: dict[str, Any]) -> str:
     "No data: [DONE] (that ends Chat Completions, not Responses)",
     SPEC_STREAMING_GUIDE,
     Severity.MUST,
+    reads="every event of the main connection, named or not, and the JSON of its data",
     doc="""skip: not an openai-responses profile, or no 200 stream. pass: no event's data is
     `[DONE]`: a Responses stream ends with its terminal event. fail: a `data: [DONE]` (a server or
     gateway that mixes in the Chat Completions framing; a client that JSON-parses every data
@@ -192,6 +196,7 @@ def no_done(ctx: CheckContext) -> Outcome:
     "No error event, and the response did not fail",
     SPEC_ERROR_EVENT,
     Severity.MUST,
+    reads="every event of the main connection, named or not, and the JSON of its data",
     doc="""skip: not an openai-responses profile, or no 200 stream. pass: no `error` event and no
     `response.failed`. fail: an `error` event (reported with its code and message), or a
     `response.failed` terminal event (with `response.error`'s code and message): the stream is
@@ -231,6 +236,7 @@ def item_id_of(obj: dict[str, Any]) -> str | None:
     "Every delta belongs to an output item announced before it",
     SPEC_ITEM_ADDED,
     Severity.MUST,
+    reads="every event of the main connection, named or not, and the JSON of its data",
     doc="""skip: not an openai-responses profile, no 200 stream, or no delta event with an
     `item_id`. pass: every `*.delta` event (`response.output_text.delta`,
     `response.function_call_arguments.delta`...) names an `item_id` that a

@@ -18,11 +18,12 @@ from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
     event_evidence,
+    expected_events,
     plural,
-    require_stream,
+    require_expected,
 )
 from conformance.checks.payload import ended
-from conformance.checks.registry import check
+from conformance.checks.registry import READS_EXPECTED, check
 from conformance.checks.spec_links import SPEC_EVENTSOURCE
 from conformance.models import Outcome, Severity, passed, problem, skipped
 
@@ -69,6 +70,7 @@ def parse_ram_sample(text: str) -> RamSample | str:
     SPEC_EVENTSOURCE,
     Severity.MUST,
     per_client=True,
+    reads=READS_EXPECTED,
     doc="""skip: the profile does not use the RAM monitor format. pass: the first message is
     "Starting system RAM monitoring...", then expect_count-2 samples
     'YYYY-MM-DD HH:MM:SS - RAM usage: P% (U.UUGB / T.TTGB)' with 0<=P<=100, U<=T, U=T*P/100 within
@@ -79,10 +81,10 @@ def ram_format(ctx: CheckContext) -> Outcome:
     profile = ctx.profile
     if profile.contract != CONTRACT:
         return skipped("profile does not use the RAM monitor format")
-    if (early := require_stream(ctx)) is not None:
+    if (early := require_expected(ctx)) is not None:
         return early
     cap = ctx.capture
-    events = cap.events
+    events = expected_events(ctx)
     if not events:
         return problem(f"no messages ({ended(cap)})")
     first = profile.decoded(events[0].data)

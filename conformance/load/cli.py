@@ -51,6 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", type=float, help="expected seconds between events")
     p.add_argument("--timeout", type=float, default=10.0, help="connect / silence timeout (s)")
     p.add_argument("--min-events", type=int, default=1, help="fewer events at close: early close")
+    p.add_argument(
+        "--endless",
+        action="store_true",
+        help="the streams never end: any close by the server is an early close (an error)",
+    )
     p.add_argument("--server-pid", type=int, help="report this process's CPU%% and RSS")
     p.add_argument("--p99-limit", type=float, default=250.0, help="lateness p99 limit in ms")
     p.add_argument("--keep-going", action="store_true", help="do not stop at a failing step")
@@ -119,6 +124,7 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         interval=args.interval,
         timeout=args.timeout,
         min_events=args.min_events,
+        endless=args.endless,
         server_pid=args.server_pid,
         p99_limit=args.p99_limit / 1000.0,
         keep_going=args.keep_going,

@@ -48,6 +48,7 @@ class LoadStream(asyncio.Protocol):
         "closed",
         "detail",
         "ended_at",
+        "endless",
         "error",
         "first_event_at",
         "last_activity",
@@ -66,11 +67,18 @@ class LoadStream(asyncio.Protocol):
     )
 
     def __init__(
-        self, request: bytes, listener: StreamListener, *, started: float, min_events: int = 1
+        self,
+        request: bytes,
+        listener: StreamListener,
+        *,
+        started: float,
+        min_events: int = 1,
+        endless: bool = False,
     ) -> None:
         self.request = request
         self.listener = listener
         self.min_events = min_events
+        self.endless = endless  # any close by the server is an early close
         self.started = started
         self.last_activity = started
         self.reader = ResponseReader()
@@ -149,7 +157,10 @@ class LoadStream(asyncio.Protocol):
             return
         self.parser.close()
         kind = classify_eof(
-            events=len(self.arrivals), truncated=self.reader.truncated, min_events=self.min_events
+            events=len(self.arrivals),
+            truncated=self.reader.truncated,
+            min_events=self.min_events,
+            endless=self.endless,
         )
         detail = "" if kind is None else f"closed after {len(self.arrivals)} events"
         self._close(kind, detail)

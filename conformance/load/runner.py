@@ -38,6 +38,7 @@ class LoadConfig:
     interval: float | None = None  # expected cadence; None: each stream's own median gap
     timeout: float = 10.0  # connect, response head, and silence between bytes
     min_events: int = 1  # a normal close with fewer events than this is an early close
+    endless: bool = False  # the streams never end: every close by the server is an early close
     server_pid: int | None = None
     p99_limit: float = DEFAULT_P99_LIMIT
     keep_going: bool = False  # continue stepping after a step misses the criterion
@@ -300,7 +301,13 @@ class StreamPool:
             await asyncio.sleep(0.005)
 
     def _start_one(self, now: float) -> None:
-        stream = LoadStream(self.request, self, started=now, min_events=self.config.min_events)
+        stream = LoadStream(
+            self.request,
+            self,
+            started=now,
+            min_events=self.config.min_events,
+            endless=self.config.endless,
+        )
         self.live.add(stream)
         task = asyncio.get_running_loop().create_task(
             connect(stream, self.target_url, connect_timeout=self.config.timeout)

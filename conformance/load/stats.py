@@ -156,13 +156,16 @@ def classify_exception(exc: BaseException) -> ErrorKind:
     return ErrorKind.OTHER
 
 
-def classify_eof(*, events: int, truncated: bool, min_events: int) -> ErrorKind | None:
+def classify_eof(
+    *, events: int, truncated: bool, min_events: int, endless: bool = False
+) -> ErrorKind | None:
     """A connection the server closed: None when that is a normal end of the stream.
 
     A close before the first event, before ``min_events`` events, or in the middle of a framed
-    body (chunked without the last chunk) is an early close.
+    body (chunked without the last chunk) is an early close; so is any close of a stream that
+    is ``endless`` (``--endless``: it should never end). Never raises.
     """
-    if truncated or events == 0 or events < min_events:
+    if endless or truncated or events == 0 or events < min_events:
         return ErrorKind.EARLY_CLOSE
     return None
 

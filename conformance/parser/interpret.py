@@ -272,13 +272,17 @@ class Interpreter:
         if not self._data:
             # "2. If the data buffer is an empty string, set the data buffer and the event type
             # buffer to the empty string and return."
-            self._event_type = ""
-            if fields:
+            # Only the event type goes unused: an id has already set the last event ID (step 1;
+            # Chromium too, on every blank line) and a retry took effect when its line was
+            # parsed, so id-only and retry-only blocks do what their author meant.
+            unused, self._event_type = self._event_type, ""
+            if fields and unused:
                 self._observe(
                     ObservationKind.NO_DATA_BLOCK,
                     field_start,
                     field_line[:EXCERPT],
-                    "a block with fields but no data line: browsers dispatch nothing for it",
+                    f"a block with event: {unused[:40]!r} but no data line: browsers dispatch "
+                    "nothing for it, so its event type is never used",
                 )
             return
         # "3. If the data buffer's last character is a U+000A LINE FEED (LF) character, then

@@ -26,7 +26,7 @@ class ObservationKind(StrEnum):
     BAD_RETRY = "bad-retry"  # retry value not all ASCII digits (ignored)
     EMPTY_RETRY = "empty-retry"  # retry with an empty value (spec: ignored; Chromium: resets delay)
     NUL_ID = "nul-id"  # id containing U+0000 (ignored)
-    NO_DATA_BLOCK = "no-data-block"  # a block with fields but no data: nothing dispatched
+    NO_DATA_BLOCK = "no-data-block"  # a data-less block whose event type goes unused
     TRAILING_PARTIAL = "trailing-partial"  # the stream ended inside an event: it is discarded
     LINE_TOO_LONG = "line-too-long"  # a line exceeded max_line_bytes: rest of the line dropped
 

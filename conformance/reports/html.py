@@ -14,14 +14,17 @@ from __future__ import annotations
 import html
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from conformance.capture.model import EndReason
 from conformance.evidence import escape_excerpt
+from conformance.intermediaries import detect
 from conformance.models import Evidence, Result, Verdict
 from conformance.redaction import redact_headers
+from conformance.reports.browser_columns import browser_section
 
 if TYPE_CHECKING:
     from conformance.capture.model import Capture
@@ -110,6 +113,7 @@ def render_html(report: Report, *, launch_output: str | None = None, strict: boo
         _legend(bool(profile.interval and cap.events), bool(report.extra_captures)),
         _http_section(cap),
         _events_table(cap),
+        browser_section(report),
     ]
     if launch_output is not None:
         parts.append(_launch_section(launch_output))
@@ -312,6 +316,9 @@ def timeline_svg(
         )
     # the other clients (stream.concurrent / stream.disconnect), faint
     for name, group in (extra or {}).items():
+        if name == "reconnect":
+            out += _reconnect_marks(cap, group, x, y, f.top, f.top + f.plot_h)
+            continue
         for k, other in enumerate(group):
             if other.events:
                 shift = _offset(cap, other)
@@ -356,6 +363,64 @@ def timeline_svg(
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def _reconnect_marks(
+    main: Capture,
+    group: list[Capture],
+    x: Callable[[float], float],
+    y: Callable[[float], float],
+    top: float,
+    bottom: float,
+) -> list[str]:
+    """reconnect.*: the cut, the reconnect (its events continue the cut's count), the after-end.
+
+    ``group`` is ReconnectRun.captures(): the cutting client, its reconnect when it was cut
+    (aborted), then the reconnect after the end when there was one.
+    """
+    out: list[str] = []
+    colour = "#bf3989"
+    rest = list(group)
+    cut = rest.pop(0) if rest else None
+    resumed = (
+        rest.pop(0) if cut is not None and cut.end_reason is EndReason.ABORTED and rest else None
+    )
+    after = rest.pop(0) if rest else None
+
+    def mark(t: float, label: str) -> None:
+        out.append(
+            f'<line x1="{_fmt(x(t))}" y1="{top:g}" x2="{_fmt(x(t))}" y2="{bottom:g}" stroke="{colour}" '
+            f'stroke-dasharray="4 3" opacity="0.8"><title>{_e(label)} at {t:.3f} s</title></line>'
+            f'<text x="{_fmt(x(t) + 3)}" y="{bottom - 6:g}" font-size="10.5" fill="{colour}">{_e(label.split(":")[0])}</text>'
+        )
+
+    if cut is not None and cut.events:
+        shift = _offset(main, cut)
+        pts = " ".join(f"{_fmt(x(shift + e.t))},{_fmt(y(e.index))}" for e in _thin(cut.events))
+        out.append(
+            f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1" opacity="0.6"/>'
+        )
+        if resumed is not None:
+            mark(shift + cut.t_end, f"cut: after {len(cut.events)} events")
+    if resumed is not None:
+        shift, base = _offset(main, resumed), len(cut.events) if cut is not None else 0
+        mark(
+            shift,
+            f"reconnect: {resumed.request.last_event_id or 'no Last-Event-ID'} -> {resumed.status}",
+        )
+        pts = " ".join(
+            f"{_fmt(x(shift + e.t))},{_fmt(y(base + e.index))}" for e in _thin(resumed.events)
+        )
+        if pts:
+            out.append(
+                f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5" opacity="0.8"/>'
+            )
+    if after is not None:
+        mark(
+            _offset(main, after),
+            f"after the end: {after.request.last_event_id or 'no Last-Event-ID'} -> {after.status}",
+        )
+    return out
 
 
 def _offset(main: Capture, other: Capture) -> float:
@@ -417,6 +482,7 @@ def _http_section(cap: Capture) -> str:
             + f", {len(cap.chunks)} reads",
         ),
         ("line endings", ", ".join(f"{k}: {v}" for k, v in cap.line_endings.items()) or "-"),
+        ("through", ", ".join(i.describe() for i in detect(cap.headers)) or "no proxy or CDN seen"),
     ]
     for r in cap.redirects:
         facts.append(("redirect", f"{r.status} {r.url} -> {r.location}"))

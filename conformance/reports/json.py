@@ -2,7 +2,8 @@
 
 Keys required by the issue: target, profile, started, duration_s, exit_code, checks[id, title,
 severity, verdict, detail, spec], events[type, data, last_event_id, t], http[status, headers].
-Added (never renamed): checks[].evidence, end, capture stats, profile_settings.
+Added (never renamed): checks[].evidence, end, capture stats, profile_settings, intermediaries
+(the proxies and CDNs the response headers name, :mod:`conformance.intermediaries`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from conformance.intermediaries import detect
 from conformance.models import Report
 from conformance.redaction import redact_headers
 
@@ -51,6 +53,7 @@ def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
                 {"status": r.status, "url": r.url, "location": r.location} for r in cap.redirects
             ],
         },
+        "intermediaries": [{"name": i.name, "header": i.header} for i in detect(cap.headers)],
         "end": {
             "reason": str(cap.end_reason),
             "message": cap.end_message,

@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Sequence
 
 from conformance.checks.registry import CheckSpec
+from conformance.intermediaries import detect
 from conformance.models import Report, Verdict
 
 _MARK = {Verdict.PASS: "pass", Verdict.WARN: "WARN", Verdict.FAIL: "FAIL", Verdict.SKIP: "skip"}
@@ -22,8 +23,13 @@ def render_report(report: Report, *, color: bool = False, strict: bool = False) 
     lines = [
         f"{report.target}  profile={report.profile.name}  {status}  events={len(cap.events)}  "
         f"bytes={cap.decoded_bytes}{wire}  ended: {cap.end_reason} after {cap.t_end:.2f}s",
-        "",
     ]
+    if cap.end_message and not cap.end_reason.by_server:
+        lines.append(f"  end: {cap.end_message}")
+    seen = detect(cap.headers)
+    if seen:
+        lines.append("  through: " + ", ".join(i.describe() for i in seen))
+    lines.append("")
     for result in report.results:
         mark = _MARK[result.verdict]
         if color:
@@ -70,5 +76,10 @@ def render_catalogue_markdown(specs: Sequence[CheckSpec]) -> str:
     for s in specs:
         out += [f"## `{s.id}`", "", f"{s.title}. Severity: {s.severity}. Spec: <{s.spec}>", ""]
         if s.doc:
-            out += [*textwrap.wrap(" ".join(s.doc.split()), 100), ""]
+            # URLs are never split (a link broken over two lines is no link)
+            words = " ".join(s.doc.split())
+            out += [*textwrap.wrap(words, 100, break_long_words=False, break_on_hyphens=False), ""]
+        if s.reads:
+            reads = f"Reads: {' '.join(s.reads.split())}."
+            out += [*textwrap.wrap(reads, 100, break_long_words=False, break_on_hyphens=False), ""]
     return "\n".join(out)

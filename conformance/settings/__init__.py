@@ -25,6 +25,7 @@ from typing import Any
 
 from conformance.errors import UsageError
 from conformance.settings.setting import (
+    BROWSER,
     DATA_FORMATS,
     DEFAULT_LAUNCH_GRACE,
     DEFAULT_PROFILE,
@@ -49,6 +50,7 @@ from conformance.settings.setting import (
 from conformance.settings.table import SETTINGS
 
 __all__ = [
+    "BROWSER",
     "BY_NAME",
     "DATA_FORMATS",
     "DEFAULT_LAUNCH_GRACE",
@@ -103,6 +105,8 @@ class RunOptions:
     junit_xml: str | None = None
     html_report: str | None = None
     save_body: str | None = None
+    browser: bool = False
+    chromium_path: str | None = None
     launch: str | None = None
     ready_timeout: float = DEFAULT_READY_TIMEOUT
     launch_grace: float = DEFAULT_LAUNCH_GRACE

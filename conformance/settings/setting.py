@@ -23,6 +23,7 @@ LIMITS: Section = "limits"
 RUN: Section = "run"
 OUTPUT = "selection and output"
 LAUNCH = "launch the server under test"
+BROWSER = "what a page sees (a real browser)"
 # argparse group of each section (a run setting may name its own)
 GROUP_TITLES: dict[str, str] = {
     TOP: "expectations (override the profile)",
@@ -197,3 +198,39 @@ def body_from_file(value: Any) -> Any:
 def parse_globs(text: str) -> list[str]:
     """``--only 'http.*,framing.*'``: comma-separated check-id globs."""
     return [g.strip() for g in text.split(",") if g.strip()]
+
+
+def parse_origin(text: Any) -> str:
+    """``--origin``: the page's origin, serialized as a browser sends it (``scheme://host[:port]``,
+    lowercase, no default port, no path); raises SettingError for anything else."""
+    from urllib.parse import urlsplit
+
+    raw = str(text).strip()
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise SettingError(f"--origin: not an origin (scheme://host[:port]): {raw!r}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise SettingError(f"--origin: not an http(s) origin (scheme://host[:port]): {raw!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise SettingError(f"--origin: an origin has no path, query or user: {raw!r}")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
+
+
+def parse_cacert(text: Any) -> str:
+    """``--cacert FILE``: a readable file of PEM certificates; raises SettingError otherwise."""
+    path = str(text)
+    try:
+        with open(path, encoding="ascii", errors="replace") as fh:
+            head = fh.read(1 << 20)
+    except OSError as exc:
+        raise SettingError(f"cannot read --cacert {path}: {exc.strerror or exc}") from None
+    if "-----BEGIN CERTIFICATE-----" not in head:
+        raise SettingError(f"--cacert {path}: no PEM certificate in it")
+    return path

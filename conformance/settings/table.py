@@ -6,6 +6,7 @@ Adding a setting is one entry here plus the dataclass field that holds its defau
 from __future__ import annotations
 
 from conformance.settings.setting import (
+    BROWSER,
     DATA_FORMATS,
     DEFAULT_LAUNCH_GRACE,
     DEFAULT_PROFILE,
@@ -18,8 +19,10 @@ from conformance.settings.setting import (
     Setting,
     body_from_file,
     headers_from_mapping,
+    parse_cacert,
     parse_globs,
     parse_header,
+    parse_origin,
     read_body,
 )
 
@@ -100,6 +103,35 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="BYTES",
         bound=">0",
     ),
+    Setting(
+        "json_empty_data",
+        str,
+        "payload.json: an empty data field is allowed (a signal event) or fails: allow or fail",
+        choices=("allow", "fail"),
+    ),
+    Setting(
+        "resumable",
+        str,
+        "reconnect.resume: true (ids required), false (not judged) or auto (when ids are sent)",
+        choices=("auto", "true", "false"),
+        from_toml=lambda value: str(value).lower() if isinstance(value, bool) else value,
+    ),
+    Setting(
+        "cut_after",
+        int,
+        "reconnect.resume: events before the suite cuts the connection (default a third, >= 1)",
+        metavar="N",
+        optional=True,
+        unset=("none", ""),
+        bound=">0",
+    ),
+    Setting(
+        "reconnect_delay_max",
+        float,
+        "longest wait before reconnecting (the stream's retry, capped; a browser waits it all) (1)",
+        metavar="SECONDS",
+        bound=">=0",
+    ),
     Setting("concurrency", int, "clients of stream.concurrent", metavar="K", bound=">=0"),
     Setting(
         "disconnect_clients",
@@ -114,6 +146,18 @@ SETTINGS: tuple[Setting, ...] = (
         "each aborting client hangs up after this many events",
         flag=None,
         bound=">=0",
+    ),
+    Setting(
+        "endless",
+        bool,
+        "the stream never ends: a close by the server is a defect (stream.closes, load mode)",
+    ),
+    Setting(
+        "heartbeat_max",
+        float,
+        "stream.heartbeat: longest silence on the wire (comments count) before a warning (30)",
+        metavar="SECONDS",
+        bound=">0",
     ),
     Setting("options", dict, "settings of checks added by extensions", flag=None, from_toml=dict),
     # the request ([request])
@@ -143,6 +187,35 @@ SETTINGS: tuple[Setting, ...] = (
         from_toml=body_from_file,
     ),
     Setting("last_event_id", str, "Last-Event-ID header", REQUEST, metavar="ID", optional=True),
+    Setting(
+        "origin",
+        str,
+        "the page's origin (another origin): sent as Origin; cors.origin judges the answer; --browser serves its page there",
+        REQUEST,
+        metavar="URL",
+        optional=True,
+        unset=("",),
+        parse=parse_origin,
+        from_toml=parse_origin,
+    ),
+    Setting(
+        "with_credentials",
+        bool,
+        "EventSource withCredentials: CORS must name the origin and allow credentials",
+        REQUEST,
+    ),
+    Setting(
+        "cacert",
+        str,
+        "also trust the CA certificates (PEM) in FILE",
+        REQUEST,
+        metavar="FILE",
+        optional=True,
+        unset=("",),
+        parse=parse_cacert,
+        from_toml=parse_cacert,
+    ),
+    Setting("insecure", bool, "do not verify the server's TLS certificate", REQUEST),
     # capture limits ([limits]): each ends the capture with its own reason
     Setting(
         "connect_timeout", float, "seconds to connect (5)", LIMITS, metavar="SECONDS", bound=">0"
@@ -156,9 +229,19 @@ SETTINGS: tuple[Setting, ...] = (
         bound=">0",
     ),
     Setting(
+        "hold",
+        float,
+        "read an endless stream this long, then judge what arrived ('none': read to its end)",
+        LIMITS,
+        metavar="SECONDS",
+        optional=True,
+        unset=("none", ""),
+        bound=">0",
+    ),
+    Setting(
         "idle_timeout",
         float,
-        "longest silence between body bytes (15)",
+        "longest silence between body bytes (45; keep it above --heartbeat-max)",
         LIMITS,
         metavar="SECONDS",
         bound=">0",
@@ -240,6 +323,22 @@ SETTINGS: tuple[Setting, ...] = (
         RUN,
         metavar="FILE",
         group=OUTPUT,
+    ),
+    Setting(
+        "browser",
+        bool,
+        "also open the endpoint with a real EventSource in headless Chromium (extra [browser])",
+        RUN,
+        group=BROWSER,
+        ini=True,
+    ),
+    Setting(
+        "chromium_path",
+        str,
+        "the Chromium --browser launches (else CHROMIUM_PATH, Playwright's, the system's)",
+        RUN,
+        metavar="PATH",
+        group=BROWSER,
     ),
     Setting(
         "launch",

@@ -7,6 +7,7 @@ broken runner cannot stop the parser's tests in this directory from being collec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,15 +21,17 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def suite_against() -> Judge:
-    """``await suite_against(handler, profile="ram-monitor", **overrides)``: serve, judge, stop.
+    """``await suite_against(handler, profile="ram-monitor", skip=(), **overrides)``: serve, judge, stop.
 
     The server runs in its own thread and event loop, like a real server in its own process, so
     the suite's clocks never wait on the server's work (and vice versa).
     """
     from conformance.runner import run_suite
 
-    async def run(handler: Handler, profile: str = "ram-monitor", **overrides: Any) -> Report:
+    async def run(
+        handler: Handler, profile: str = "ram-monitor", skip: Sequence[str] = (), **overrides: Any
+    ) -> Report:
         with threaded_sse_server(handler) as server:
-            return await run_suite(server.url, fast_profile(profile, **overrides))
+            return await run_suite(server.url, fast_profile(profile, **overrides), skip=skip)
 
     return run

@@ -108,15 +108,16 @@ def oracle_observations(stream: bytes) -> dict[ObservationKind, int]:
     rest = raw_lines.pop()
     has_data = False
     fields = 0
+    event_type = b""  # a data-less block warns only when it leaves an event type unused
     for raw in raw_lines:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
             seen(K.INVALID_UTF8)
         if raw == b"":
-            if not has_data and fields:
+            if not has_data and event_type:
                 seen(K.NO_DATA_BLOCK)
-            has_data, fields = False, 0
+            has_data, fields, event_type = False, 0, b""
             continue
         if raw.startswith(b":"):
             continue
@@ -137,7 +138,9 @@ def oracle_observations(stream: bytes) -> dict[ObservationKind, int]:
         elif name == b"id":
             if b"\x00" in value:
                 seen(K.NUL_ID)
-        elif name != b"event" and colon:
+        elif name == b"event":
+            event_type = value
+        elif colon:
             seen(K.UNKNOWN_FIELD)
     try:
         rest.decode("utf-8")

@@ -11,6 +11,7 @@ import pytest
 
 from conformance.capture.http import capture
 from conformance.capture.model import Capture, CaptureRequest, EndReason, IsLast, Limits
+from conformance.capture.recorder import replay
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 FAST = Limits(
@@ -219,3 +220,90 @@ async def test_errors_below_httpx_become_an_end_reason() -> None:
     cap = await capture(CaptureRequest("http://127.0.0.1:99999/"), FAST)
     assert cap.end_reason is EndReason.CONNECT_ERROR
     assert "port must be" in cap.end_message
+
+
+# --------------------------------------------------------------------------- decoding (issue 10 §5)
+
+
+def test_the_request_carries_what_chromium_sends_and_user_headers_override_by_name() -> None:
+    default = dict(CaptureRequest("http://x/").wire_headers())
+    assert default["Accept"] == "text/event-stream"
+    assert default["Cache-Control"] == "no-cache"
+    assert default["Accept-Encoding"] == "gzip, deflate, br, zstd"
+    own = CaptureRequest("http://x/", headers=(("accept-encoding", "identity"),)).wire_headers()
+    assert [v for k, v in own if k.lower() == "accept-encoding"] == ["identity"]
+
+
+BLOCKS = [b"data: %d\n\n" % i for i in range(50)]
+
+
+def encoded(coding: str, body: bytes) -> bytes:
+    import zlib
+
+    import brotli
+
+    if coding == "br":
+        return bytes(brotli.compress(body))
+    if coding == "zstd":
+        from backports import zstd
+
+        return bytes(zstd.compress(body))
+    if coding == "deflate":
+        return zlib.compress(body)
+    return gzip.compress(body)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
+def test_replay_decodes_every_coding_chromium_decodes(coding: str) -> None:
+    body = b"".join(BLOCKS)
+    wire = encoded(coding, body)
+    pieces = [(0.01 * i, wire[i : i + 7]) for i in range(0, len(wire), 7)]
+    cap = replay(
+        pieces, headers=[("content-type", "text/event-stream"), ("content-encoding", coding)]
+    )
+    assert cap.body == body
+    assert len(cap.events) == 50
+    assert cap.raw_bytes == len(wire)  # every wire byte, output or not
+    assert cap.chunks[-1].raw_total <= len(wire)
+
+
+def test_gzip_members_after_the_first_are_counted_not_decoded() -> None:
+    first, second = gzip.compress(b"data: a\n\n"), gzip.compress(b"data: b\n\n")
+    cap = replay(
+        [(0.0, first), (0.1, second)],
+        headers=[("content-type", "text/event-stream"), ("content-encoding", "gzip")],
+    )
+    assert [e.data for e in cap.events] == ["a"]
+    assert cap.ignored_after_end == [("gzip", len(second))]
+    assert cap.raw_bytes == len(first) + len(second)
+
+
+def test_corrupt_body_ends_the_capture_with_decode_error() -> None:
+    cap = replay(
+        [(0.0, b"this is not brotli at all"), (0.1, b"data: x\n\n")],
+        headers=[("content-type", "text/event-stream"), ("content-encoding", "br")],
+    )
+    assert cap.end_reason is EndReason.DECODE_ERROR
+    assert "cannot decode" in cap.end_message
+    assert cap.events == []
+
+
+def test_unknown_coding_passes_the_raw_bytes_through() -> None:
+    cap = replay(
+        [(0.0, b"data: x\n\n")],
+        headers=[("content-type", "text/event-stream"), ("content-encoding", "compress")],
+    )
+    assert cap.unknown_codings == ["compress"]
+    assert [e.data for e in cap.events] == ["x"]
+
+
+def test_max_bytes_bounds_the_decoded_body() -> None:
+    bomb = gzip.compress(b"data: " + b"x" * 5_000_000 + b"\n\n")
+    cap = replay(
+        [(0.0, bomb)],
+        headers=[("content-type", "text/event-stream"), ("content-encoding", "gzip")],
+        limits=Limits(max_bytes=100_000),
+    )
+    assert cap.end_reason is EndReason.MAX_BYTES
+    assert cap.end_message == "decompressed size exceeds 100000 bytes"
+    assert 100_000 <= cap.decoded_bytes < 100_000 + 2 * 64 * 1024  # stopped within a piece

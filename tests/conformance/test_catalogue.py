@@ -18,13 +18,22 @@ def test_every_check_is_documented_and_cites_its_rule() -> None:
         assert spec.spec.startswith("https://"), spec.id
         assert spec.doc, spec.id
         assert isinstance(spec.severity, Severity)
-        assert spec.needs <= {"concurrent", "disconnect", "mcp", "graphql"}, spec.id
+        assert spec.needs <= {
+            "concurrent",
+            "disconnect",
+            "reconnect",
+            "browser",
+            "mcp",
+            "graphql",
+        }, spec.id
+        assert spec.reads, f"{spec.id}: say which events and connections it reads (reads=)"
 
 
 def test_order_is_by_area_whatever_the_import_order() -> None:
     areas = [s.id.split(".")[0] for s in checks.all_checks()]
-    core = [a for a in areas if a in ("http", "framing", "payload", "stream", "browser")]
-    assert core == sorted(core, key=("http", "framing", "payload", "stream", "browser").index)
+    order = ("http", "framing", "payload", "stream", "reconnect", "browser")
+    core = [a for a in areas if a in order]
+    assert core == sorted(core, key=order.index)
 
 
 def test_the_readme_catalogue_names_every_check() -> None:

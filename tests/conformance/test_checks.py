@@ -153,6 +153,9 @@ def test_framing_terminated() -> None:
     result = run_check("framing.terminated", cap, profile)
     assert result.verdict is WARN
     assert result.evidence[0].offset == 9
+    # the id is never applied, but a retry line took effect when it was parsed
+    assert "id and event lines are never applied" in result.reason
+    assert "retry line is" in result.reason
 
 
 @pytest.mark.parametrize(
@@ -179,6 +182,10 @@ def test_framing_warnings(check_id: str, body: bytes, offset: int) -> None:
         b"data: a\r\rdata: b\r\r",
         b"\xef\xbb\xbfdata: a\n\n",
         b"event: add\ndata: 1\n\n",
+        # issue 10: a retry-only block first (two Node.js libraries' default), an id-only block
+        # last: each does exactly what its author meant.
+        b"retry: 3000\n\ndata: x\n\n",
+        b"data: x\n\nid: 7\n\n",
     ],
 )
 def test_valid_framing_passes_everything(body: bytes) -> None:
@@ -291,14 +298,111 @@ def test_payload_json() -> None:
     assert run_check("payload.json", cap, profile).verdict is SKIP
 
 
+@pytest.mark.parametrize(
+    ("values", "verdict", "words"),
+    [
+        # issue 10 §6: Chromium reads the last parsable value, not the first
+        (("text/event-stream", "text/html"), FAIL, "'text/html' is not text/event-stream"),
+        (("text/html", "text/event-stream"), WARN, "2 Content-Type headers"),
+        (("text/event-stream, */*",), WARN, "2 values"),
+        (("text/event-stream",), PASS, "Content-Type"),
+    ],
+)
+def test_http_content_type_reads_what_chromium_reads(
+    values: tuple[str, ...], verdict: Verdict, words: str
+) -> None:
+    headers = [("content-type", v) for v in values]
+    cap, profile = make(b"data: a\n\n", headers=headers)
+    result = run_check("http.content-type", cap, profile)
+    assert result.verdict is verdict, result
+    assert words in result.reason
+
+
+@pytest.mark.parametrize(
+    ("values", "verdict"),
+    [
+        (("text/event-stream;charset=latin1", "text/event-stream"), WARN),  # charset kept
+        (("text/event-stream;charset=latin1", "text/html", "text/event-stream"), PASS),
+        (("text/event-stream", "text/event-stream;charset=latin1"), WARN),
+        (("text/event-stream;charset=latin1", "text/event-stream;charset=utf-8"), PASS),
+    ],
+)
+def test_browser_charset_reads_what_fetch_extracts(
+    values: tuple[str, ...], verdict: Verdict
+) -> None:
+    cap, profile = make(b"data: a\n\n", headers=[("content-type", v) for v in values])
+    assert run_check("browser.charset", cap, profile).verdict is verdict
+
+
+def test_http_cache_control_is_about_intermediaries() -> None:
+    cap, profile = make(b"data: a\n\n", headers=[("content-type", "text/event-stream")])
+    result = run_check("http.cache-control", cap, profile)
+    assert result.verdict is WARN
+    assert "cache mode no-store" in result.reason
+    assert "RFC 9111" in result.reason
+    assert result.spec.startswith("https://www.rfc-editor.org/rfc/rfc9111")
+
+
 def test_payload_event_type() -> None:
-    cap, profile = make(b"event: ram\ndata: 1\n\ndata: 2\n\n")
+    cap, generic = make(b"event: ram\ndata: 1\n\ndata: 2\n\n")
+    profile = generic.replace(event_type="message")
     result = run_check("payload.event-type", cap, profile)
-    assert result.verdict is FAIL
+    assert result.verdict is WARN  # the second event is a message
     assert "onmessage never fires" in result.reason
     assert result.evidence[0].offset == 0
-    assert run_check("payload.event-type", cap, profile.replace(event_type="ram")).verdict is FAIL
+    assert run_check("payload.event-type", cap, profile.replace(event_type="ram")).verdict is WARN
     assert run_check("payload.event-type", cap, profile.replace(event_type=None)).verdict is SKIP
+    cap, _ = make(b"event: ram\ndata: 1\n\n")
+    assert run_check("payload.event-type", cap, profile).verdict is FAIL  # no message at all
+    # generic without --event-type: a mixed stream is not judged, and says nothing more
+    assert run_check("payload.event-type", cap, generic).verdict is SKIP
+
+
+def test_generic_named_events_are_information_not_a_fail() -> None:
+    """issue 10 §2: `event: update` is valid SSE; the page listens with addEventListener."""
+    cap, generic = make(b"event: update\ndata: {}\n\n")
+    assert generic.event_type is None
+    result = run_check("payload.event-type", cap, generic)
+    assert result.verdict is SKIP
+    assert "onmessage will not fire; listen for: update" in result.reason
+    # ram-monitor and openai-chat keep expecting `message`
+    assert load_profile("ram-monitor").event_type == "message"
+    assert load_profile("openai-chat").event_type == "message"
+
+
+def test_payload_checks_judge_only_the_expected_type() -> None:
+    """issue 10 §3: django-eventstream opens with `event: stream-open` and empty data, which the
+    page's onmessage never receives; with `*` it is judged, and empty data is not invalid JSON."""
+    opener = b"event: stream-open\ndata:\n\n"
+    messages = [json.dumps(m) for m in ("a", "b", SENTINEL)]
+    body = opener + b"".join(f"data: {m}\n\n".encode() for m in messages)
+    profile = ram_profile(expect_count=3, contract=None)
+    cap, profile = make(body, profile=profile)
+    for check_id in ("payload.json", "payload.count", "payload.sentinel"):
+        assert run_check(check_id, cap, profile).verdict is PASS, check_id
+    result = run_check("payload.event-type", cap, profile)
+    assert result.verdict is WARN  # an extra named event: only addEventListener sees it
+    assert "'stream-open'" in result.reason
+    any_type = profile.replace(event_type=None)
+    result = run_check("payload.json", cap, any_type)
+    assert result.verdict is PASS
+    assert "1 empty data field not judged" in result.reason
+    assert run_check("payload.count", cap, any_type).verdict is FAIL  # 4 events of any type
+    strict = any_type.replace(json_empty_data="fail")
+    result = run_check("payload.json", cap, strict)
+    assert result.verdict is FAIL
+    assert "event 1: empty data" in result.reason
+    assert result.evidence[0].offset == 0
+
+
+def test_payload_checks_skip_when_no_event_has_the_expected_type() -> None:
+    """One verdict says the types are wrong (payload.event-type); the others do not echo it."""
+    cap, profile = make(b'event: ram\ndata: "x"\n\n', profile=ram_profile(contract=None))
+    assert run_check("payload.event-type", cap, profile).verdict is FAIL
+    for check_id in ("payload.json", "payload.count", "payload.sentinel"):
+        result = run_check(check_id, cap, profile)
+        assert result.verdict is SKIP, check_id
+        assert "payload.event-type reports it" in result.reason
 
 
 @pytest.mark.parametrize(
@@ -352,8 +456,21 @@ def test_stream_first_event() -> None:
     assert "6.01 s" in result.reason
     assert result.evidence[0].offset == 0
     assert result.evidence[0].t == pytest.approx(6.01)
-    cap, profile = make([(0.0, b": nothing\n")], end_reason=EndReason.IDLE_TIMEOUT, t_end=3.0)
+    quiet = [(0.0, b": nothing\n")]
+    cap, profile = make(quiet, profile=ram_profile(), end_reason=EndReason.IDLE_TIMEOUT, t_end=3.0)
     assert "no event at all" in run_check("stream.first-event", cap, profile).reason
+    # generic promises no event at any time: a quiet feed is valid (stream.heartbeat judges it)
+    cap, profile = make(quiet, end_reason=EndReason.IDLE_TIMEOUT, t_end=3.0)
+    result = run_check("stream.first-event", cap, profile)
+    assert result.verdict is SKIP
+    assert "nothing in the profile expects one" in result.reason
+    assert "comments" in result.reason
+    cap, profile = make(late)
+    result = run_check("stream.first-event", cap, profile)
+    assert result.verdict is PASS
+    assert "6.01 s" in result.reason
+    assert run_check("stream.first-event", cap, profile.replace(expect_count=22)).verdict is FAIL
+    assert run_check("stream.first-event", cap, profile.replace(interval=1.0)).verdict is FAIL
 
 
 def test_stream_incremental() -> None:
@@ -401,7 +518,10 @@ def test_stream_closes() -> None:
     cap, profile = ram_capture(ram_messages()[:-1], end_reason=EndReason.DEADLINE)
     assert run_check("stream.closes", cap, profile).verdict is SKIP
     cap, profile = make(b"data: a\n\n", end_reason=EndReason.DEADLINE)
-    assert run_check("stream.closes", cap, profile).verdict is SKIP
+    result = run_check("stream.closes", cap, profile)  # an endless stream judged without --hold
+    assert result.verdict is SKIP  # valid: not judged, and the reason says how to judge it
+    assert "deadline" in result.reason
+    assert "--hold" in result.reason
     cap, profile = make(b"data: a\n\n")
     assert run_check("stream.closes", cap, profile).verdict is PASS
 
@@ -631,3 +751,49 @@ def test_disconnect_needs_a_client_that_really_aborted_mid_stream() -> None:
     result = run_check("stream.disconnect", main, profile, disconnect=run)
     assert result.verdict is SKIP
     assert "arrived at once" in result.reason
+
+
+# --------------------------------------------------------------------------- issue 10 §4, §7, §8
+
+
+def test_concurrent_clients_served_one_after_another_fail_with_the_timeline() -> None:
+    main, profile = ram_capture()
+    serial = []
+    for i in range(3):
+        cap = ram_capture()[0]
+        cap.started_at = 0.0
+        shift = 1.2 * (i + 1)  # headers only once the previous stream ended
+        cap.t_headers = shift
+        cap.t_end += shift
+        serial.append(cap)
+    result = run_check("stream.concurrent", main, profile, concurrent=serial)
+    assert result.verdict is FAIL
+    assert "one at a time" in result.reason
+    assert any("client 2: first event at" in e.excerpt for e in result.evidence)
+
+
+def test_concurrent_says_same_stream_when_the_main_one_is_not_complete() -> None:
+    main, profile = ram_capture(ram_messages()[:5], end_reason=EndReason.PROTOCOL_ERROR)
+    same = [ram_capture(ram_messages()[:5], end_reason=EndReason.PROTOCOL_ERROR)[0]] * 3
+    result = run_check("stream.concurrent", main, profile, concurrent=same)
+    assert result.verdict is PASS
+    assert "the same stream as the main capture (events: 5, 5, 5" in result.reason
+
+
+def test_disconnect_patience_comes_from_the_main_streams_pace() -> None:
+    """A broadcast every 7 s: the follow-up waits a whole period; the main stream showed it."""
+    profile = load_profile("generic")
+    ticks = [(0.1 + 7 * i, b"data: tick\n\n") for i in range(4)]
+    main = make(ticks, profile=profile, end_reason=EndReason.DEADLINE)[0]
+    first = make(ticks[:1], profile=profile)[0]
+    aborted = [dataclasses.replace(first, end_reason=EndReason.ABORTED)]
+    late = make([(6.9, b"data: tick\n\n")], profile=profile, end_reason=EndReason.DEADLINE)[0]
+    run = DisconnectRun(aborted, late, 0.2)
+    result = run_check("stream.disconnect", main, profile, disconnect=run)
+    assert result.verdict is PASS, result.reason
+    quiet = make([(0.0, b": hi\n\n")], profile=profile, end_reason=EndReason.IDLE_TIMEOUT)[0]
+    quiet.t_end = 15.0
+    result = run_check("stream.disconnect", main, profile, disconnect=DisconnectRun(aborted, quiet))
+    assert result.verdict is FAIL
+    assert "no event in time" in result.reason
+    assert "no event yet within 8.88 s" in result.reason

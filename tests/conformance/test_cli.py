@@ -340,3 +340,19 @@ def test_launch_that_never_gets_ready_is_a_one_line_error() -> None:
     assert err.count("\n") == 1
     assert "booting" in err  # the command's last output is quoted
     assert time.monotonic() - started < 15
+
+
+def test_list_checks_for_a_profile_shows_its_contract_and_the_generic_checks() -> None:
+    _, everything, _ = cli("--list-checks")
+    code, chat, _ = cli("--list-checks", "--profile", "openai-chat")
+    assert code == 0
+    assert "openai.chunk" in chat
+    assert "http.status" in chat
+    assert "payload.ram-format" not in chat
+    assert "anthropic.order" not in chat
+    assert "payload.ram-format" in everything
+    assert "anthropic.order" in everything
+    _, generic, _ = cli("--list-checks", "--profile", "generic")
+    assert "openai.chunk" not in generic
+    assert "mcp.session" not in generic
+    assert "stream.concurrent" in generic

@@ -159,13 +159,13 @@ def test_adding_a_setting_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new table entry gets its flag, its plugin twin and its conversion with no other code."""
     from conformance import settings
 
-    extra = settings.Setting("resumable", bool, "the stream resumes", settings.RUN)
+    extra = settings.Setting("frobnicate", bool, "an example setting", settings.RUN)
     monkeypatch.setattr(settings, "SETTINGS", (*SETTINGS, extra))
     parser = argparse.ArgumentParser()
     settings.add_arguments(parser)
-    assert parser.parse_args(["--resumable"]).resumable is True
-    assert settings.given_values({"resumable": True}, [extra]) == {"resumable": True}
-    assert "resumable" not in BY_NAME  # the real table is untouched
+    assert parser.parse_args(["--frobnicate"]).frobnicate is True
+    assert settings.given_values({"frobnicate": True}, [extra]) == {"frobnicate": True}
+    assert "frobnicate" not in BY_NAME  # the real table is untouched
 
 
 def test_docs_name_only_real_keys() -> None:

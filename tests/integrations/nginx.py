@@ -70,7 +70,8 @@ http {{
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{listen_tls};
+{server_tls}
         location / {{
             proxy_pass http://127.0.0.1:{upstream_port};
             proxy_http_version 1.1;
@@ -90,16 +91,36 @@ class Proxy:
     error_log: Path
 
 
+# TLS + HTTP/2 in front (nginx 1.22 syntax: ``http2`` is a parameter of ``listen``; 1.25+ also
+# has ``http2 on;``), the usual production shape in front of a plain-HTTP app.
+SERVER_TLS = """
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+"""
+
+
 @contextlib.contextmanager
 def nginx_proxy(
-    upstream_port: int, tmp: Path, *, location: str = LOCATION_BUFFERED
+    upstream_port: int,
+    tmp: Path,
+    *,
+    location: str = LOCATION_BUFFERED,
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[Proxy]:
-    """Run nginx in front of 127.0.0.1:``upstream_port`` until the block ends."""
+    """Run nginx in front of 127.0.0.1:``upstream_port`` until the block ends; with ``tls``
+    (certificate chain, key) it listens with TLS and HTTP/2 and ``base_url`` is https."""
     nginx = find_nginx()
     if nginx is None:
         raise FileNotFoundError("nginx")
     port = free_port()
-    config = CONFIG.format(tmp=tmp, port=port, upstream_port=upstream_port, location=location)
+    config = CONFIG.format(
+        tmp=tmp,
+        port=port,
+        upstream_port=upstream_port,
+        location=location,
+        listen_tls=" ssl http2" if tls else "",
+        server_tls=SERVER_TLS.format(cert=tls[0], key=tls[1]) if tls else "",
+    )
     conf_file = tmp / "nginx.conf"
     conf_file.write_text(config)
     error_log = tmp / "error.log"
@@ -116,6 +137,7 @@ def nginx_proxy(
         except TimeoutError:
             log = error_log.read_text() if error_log.exists() else "(no error log)"
             raise RuntimeError(f"nginx did not start: {log}") from None
-        yield Proxy(port, f"http://127.0.0.1:{port}", config, error_log)
+        scheme = "https" if tls else "http"
+        yield Proxy(port, f"{scheme}://127.0.0.1:{port}", config, error_log)
     finally:
         stop_process(proc)

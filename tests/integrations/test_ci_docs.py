@@ -138,3 +138,13 @@ def test_the_github_recipe_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert main([*argv, "--interval", "0.05"]) == 0
     for name in ("sse-junit.xml", "sse-report.html", "sse-report.json"):
         assert (tmp_path / "reports" / name).stat().st_size > 0
+
+
+def test_the_browser_run_uses_real_flags() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    (line,) = [
+        w for w in text.splitlines() if w.startswith("sse-conformance ") and "--browser" in w
+    ]
+    args = build_parser().parse_args(shlex.split(line)[1:])
+    assert args.browser is True
+    assert args.origin == "https://app.example.com"

@@ -18,6 +18,7 @@ from conformance.models import Outcome, OutcomeKind, Report, Verdict
 from conformance.profiles import Profile, ProfileError, load_profile
 from conformance.runner import run_suite_sync
 from testing.support import server_process, uvicorn_thread
+from tests.integrations.fetch_only import without_fetch_only
 from tests.integrations.mcp_fake import PATH, mcp_app
 
 SDK_SERVER = Path(__file__).with_name("mcp_sdk_server.py")
@@ -36,12 +37,14 @@ def run(variant: str, profile: Profile) -> tuple[Report, list[dict[str, object]]
 
 
 def verdicts(report: Report, verdict: Verdict) -> set[str]:
-    return {r.check_id for r in report.results if r.verdict is verdict}
+    return {r.check_id for r in without_fetch_only(report) if r.verdict is verdict}
 
 
 def not_passing(report: Report) -> list[tuple[str, str, str]]:
     return [
-        (r.check_id, r.verdict, r.reason) for r in report.results if r.verdict in ("fail", "warn")
+        (r.check_id, r.verdict, r.reason)
+        for r in without_fetch_only(report)
+        if r.verdict in ("fail", "warn")
     ]
 
 

@@ -9,9 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conformance.capture.model import EndReason
 from conformance.models import Report, Verdict
 from conformance.profiles import load_profile
+from conformance.reports.text import render_report
 from conformance.runner import run_suite_sync
+from testing.endless_servers import GOES_SILENT, PINGED_SILENCE
+from testing.rawhttp import routes, threaded_sse_server
 from testing.support import RunningServer, server_process, uvicorn_thread
 from tests.integrations.nginx import LOCATION_BUFFERED, LOCATION_SSE, find_nginx, nginx_proxy
 from tests.integrations.upstreams import ram_stream_app
@@ -140,3 +144,41 @@ def test_reference_passes_through_the_buffering_proxy(tmp_path: Path) -> None:
     assert report.result("stream.incremental").verdict is Verdict.PASS
     assert report.result("stream.concurrent").verdict is Verdict.PASS
     assert report.exit_code() == 0
+
+
+# --- endless streams through the proxy (issue 12) ------------------------------------------
+
+# nginx's idle limit on a response, cut short for the test (the default is 60 s).
+LOCATION_SHORT_READ_TIMEOUT = """
+            proxy_buffering off;
+            proxy_read_timeout 3s;
+"""
+
+
+def test_a_silent_endless_stream_is_cut_by_the_proxy_and_the_verdict_says_so(
+    tmp_path: Path,
+) -> None:
+    """Events for 1.2 s, then nothing: nginx cuts it 3 s later; with a comment every second
+    the same stream passes through for the whole hold."""
+    upstream = routes({"/silent": GOES_SILENT, "/pinged": PINGED_SILENCE})
+    profile = load_profile("generic").replace(hold=7.0, heartbeat_max=5.0)
+    with (
+        threaded_sse_server(upstream) as origin,
+        nginx_proxy(origin.port, tmp_path, location=LOCATION_SHORT_READ_TIMEOUT) as proxy,
+    ):
+        cut = run_suite_sync(proxy.base_url + "/silent", profile, skip=MAIN_ONLY)
+        pinged = run_suite_sync(proxy.base_url + "/pinged", profile, skip=MAIN_ONLY)
+    # the silent stream: cut about 3 s after its last byte, well before the hold ended
+    assert cut.capture.end_reason is EndReason.PROTOCOL_ERROR, cut.capture.end_message
+    assert 3.5 < cut.capture.t_end < 6.0
+    heartbeat = cut.result("stream.heartbeat")
+    assert heartbeat.verdict is Verdict.WARN, heartbeat.reason
+    assert "connection was cut through nginx" in heartbeat.reason
+    assert "idle timeout" in heartbeat.reason
+    assert cut.result("stream.clean-end").verdict is Verdict.WARN
+    assert "through: nginx" in render_report(cut)
+    # the pinged one: held to the end, nothing to say
+    assert pinged.capture.end_reason is EndReason.HELD, pinged.capture.end_message
+    assert pinged.result("stream.heartbeat").verdict is Verdict.PASS
+    assert fails(pinged) == {}
+    assert not {r.check_id for r in pinged.results if r.verdict is Verdict.WARN}

@@ -131,6 +131,16 @@ async def test_fewer_events_than_min_events_is_early_close() -> None:
     assert set(errors) == {"early-close"}
 
 
+async def test_a_stream_the_server_ends_is_an_error_only_when_endless() -> None:
+    async with raw_server(short_stream(3)) as url:
+        endless = await run_load(
+            LoadConfig(url=url, steps=[2], hold=0.6, timeout=0.5, endless=True)
+        )
+        finite = await run_load(LoadConfig(url=url, steps=[2], hold=0.6, timeout=0.5))
+    assert set(endless.steps[0].errors) == {"early-close"}
+    assert finite.steps[0].errors == {}
+
+
 async def test_id_gap_counts_missing_events() -> None:
     async def handler(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(HEAD)

@@ -134,6 +134,10 @@ def test_eof_classification() -> None:
     assert classify_eof(events=0, truncated=False, min_events=1) is ErrorKind.EARLY_CLOSE
     assert classify_eof(events=5, truncated=False, min_events=22) is ErrorKind.EARLY_CLOSE
     assert classify_eof(events=22, truncated=True, min_events=1) is ErrorKind.EARLY_CLOSE
+    # --endless: the stream should never end, so any close by the server is early
+    assert classify_eof(events=22, truncated=False, min_events=1, endless=True) is (
+        ErrorKind.EARLY_CLOSE
+    )
 
 
 def test_missing_ids() -> None:
