@@ -203,7 +203,12 @@ def browser_options(options: RunOptions, profile: Profile) -> BrowserOptions | N
     the run's Chromium. Never raises."""
     if not options.browser:
         return None
-    return BrowserOptions(profile.origin, profile.with_credentials, options.chromium_path)
+    return BrowserOptions(
+        profile.origin,
+        profile.with_credentials,
+        options.chromium_path,
+        accept_certificate=profile.cacert is not None or profile.insecure,
+    )
 
 
 async def run_suite(

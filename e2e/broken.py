@@ -51,7 +51,7 @@ NEVER_CLOSE = Mutant(
         ("test_stop_mid_stream_closes_the_stream", "read to its end, not cancelled"),
         (
             "test_server_death_shows_error_without_reconnect_storm",
-            "reconnected after the server died",
+            "kept reconnecting after the server died",
         ),
     ),
     script="EventSource.prototype.close = function () {};",

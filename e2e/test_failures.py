@@ -80,7 +80,9 @@ def test_server_death_shows_error_without_reconnect_storm(
         server.process.send_signal(signal.SIGKILL)
         server.process.wait(5)
 
-        expect(ui.status).to_have_attribute("data-status", "error")
+        # the page lets EventSource reconnect once (it resumes a cut stream): that attempt
+        # fails against the dead server, and then the page gives up with an error in words
+        expect(ui.status).to_have_attribute("data-status", "error", timeout=15_000)
         expect(ui.status).to_have_text(ERROR_WORDS)
         expect(ui.alert).to_be_visible()
         expect(ui.alert).to_have_text(ERROR_WORDS)
@@ -90,7 +92,8 @@ def test_server_death_shows_error_without_reconnect_storm(
 
         ui.page.wait_for_timeout(RECONNECT_WAIT_S * 1000)
         attempts = [r.url for r in watch.stream_requests()]
-        assert len(attempts) == 1, f"the page reconnected after the server died: {attempts}"
+        # the first stream and the one reconnect attempt, then nothing: no reconnection loop
+        assert len(attempts) <= 2, f"the page kept reconnecting after the server died: {attempts}"
         assert ui.lines.count() == shown
         expect(ui.status).to_have_attribute("data-status", "error")
 

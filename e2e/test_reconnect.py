@@ -144,3 +144,26 @@ def test_demo_style_stream_without_ids_restarts_on_reconnect(page: Page) -> None
     assert texts.count("Starting system RAM monitoring...") == 2
     assert texts[CUT] == "Starting system RAM monitoring..."
     assert texts[-1] == SENTINEL
+
+
+def test_the_page_rides_out_a_server_side_cut_with_last_event_id(page: Page) -> None:
+    """The reference page itself (Start button): the server ends its stream mid-run; the page's
+    EventSource reconnects once with Last-Event-ID, every line shows exactly once, in order, and
+    the run completes."""
+    from playwright.sync_api import expect
+
+    from e2e.ui import GREETING, MonitorPage
+
+    with serve_cut_reference() as (base_url, traffic):
+        ui = MonitorPage(page)
+        ui.open(base_url + "/")
+        ui.start.click()
+        expect(ui.status).to_have_attribute("data-status", "completed", timeout=TIMEOUT_S * 1000)
+        texts = ui.line_texts()
+        streams = traffic.streams()
+    assert len(streams) == 2, [s.headers for s in streams]
+    assert streams[1].headers["last-event-id"] == str(CUT - 1)
+    assert len(texts) == TOTAL, texts
+    assert texts[0] == GREETING
+    assert texts[-1] == SENTINEL
+    assert texts.count(GREETING) == 1

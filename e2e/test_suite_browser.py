@@ -129,3 +129,41 @@ def test_the_html_report_shows_both_columns(tmp_path: Path) -> None:
     first_row = page.split("<th>Chromium</th></tr></thead><tbody>", 1)[1].split("</tr>", 1)[0]
     assert "Starting system RAM monitoring" in first_row  # the spec's first event...
     assert "(none)" in first_row  # ...which Chromium never dispatched: a gap, not a shift
+
+
+def test_browser_over_tls_and_http2_from_another_origin(tmp_path: Path) -> None:
+    """``sse-conformance https://127.0.0.1:PORT/... --cacert ca.pem --browser --origin ...``
+    against a real HTTP/2 server (hypercorn, throwaway CA): the suite verified the certificate
+    with the CA, Chromium (which cannot take a CA per run) is told to accept it."""
+    pytest.importorskip("hypercorn")
+    pytest.importorskip("trustme")
+    from testing.tls import hypercorn_thread, make_certs, reference_app, with_cors
+
+    samples, interval, origin = 8, 0.05, "http://app.example"
+
+    certs = make_certs(tmp_path)
+    out = tmp_path / "report.json"
+    with hypercorn_thread(with_cors(reference_app(samples, interval), origin), certs) as server:
+        code = main(
+            [
+                server.base_url + "/api/stream",
+                "--cacert",
+                str(certs.ca),
+                "--browser",
+                "--origin",
+                origin,
+                "--profile",
+                "ram-monitor",
+                "--expect-count",
+                str(samples + 2),
+                "--interval",
+                str(interval),
+                "--json-report",
+                str(out),
+            ]
+        )
+    report = json.loads(out.read_text())
+    results = {r["id"]: r for r in report["checks"]}
+    for check in (CHECK, "cors.origin", "http.version"):
+        assert results[check]["verdict"] == "pass", results[check]
+    assert code == 0

@@ -13,11 +13,14 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import trustme
 
+from reference.app import create_app
+from reference.settings import Settings
 from testing.support import free_port, wait_for_port
 
 
@@ -121,3 +124,20 @@ def with_cors(app: Any, allow_origin: str, *, credentials: bool = False) -> Any:
         await app(scope, receive, send_with_cors)
 
     return wrapped
+
+
+FIXED_NOW = datetime(2026, 11, 25, 17, 29, 55)
+
+
+@dataclass(frozen=True)
+class Memory:
+    total: int = 16 * 1024**3
+    percent: float = 41.5
+
+
+def reference_app(samples: int = 8, interval: float = 0.05) -> Any:
+    """The reference with a fixed clock and memory: every run streams the same bytes (so
+    captures over TLS, HTTP/2 and proxies can be compared byte for byte). Never raises."""
+    return create_app(
+        Settings(interval=interval, samples=samples), read_memory=Memory, clock=lambda: FIXED_NOW
+    )

@@ -18,6 +18,9 @@ class BrowserOptions:
     origin: str | None = None
     with_credentials: bool = False
     chromium_path: str | None = None
+    # --cacert / --insecure: the suite itself verified (or was told not to verify) the certificate;
+    # Chromium has no way to trust an extra CA per run, so it is told to accept the certificate.
+    accept_certificate: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,7 +119,9 @@ class ChromiumPage:
     async def load(self) -> None:
         """New context and page, the page route, the recorder binding, DevTools listeners; then
         navigate. Raises playwright's Error."""
-        context = await self.browser.new_context()
+        context = await self.browser.new_context(
+            ignore_https_errors=self.options.accept_certificate
+        )
         page = await context.new_page()
         self._page = page
 

@@ -54,6 +54,7 @@ const app = createApp({
       config: { ...DEFAULT_CONFIG },
       status: "idle",
       received: 0,
+      receivedAtError: 0,
       lines: [],
       points: [],
       errorText: "",
@@ -62,7 +63,7 @@ const app = createApp({
   },
   computed: {
     busy() {
-      return this.status === "connecting" || this.status === "streaming";
+      return ["connecting", "streaming", "reconnecting"].includes(this.status);
     },
     statusText() {
       switch (this.status) {
@@ -70,6 +71,8 @@ const app = createApp({
           return "Connecting…";
         case "streaming":
           return `Streaming (${this.received}/${this.config.total_messages})`;
+        case "reconnecting":
+          return `Reconnecting (${this.received}/${this.config.total_messages})…`;
         case "completed":
           return "Completed";
         case "stopped":
@@ -124,6 +127,7 @@ const app = createApp({
       this.points = [];
       this.errorText = "";
       this.received = 0;
+      this.receivedAtError = 0;
       this.status = "connecting";
       const source = new EventSource(STREAM_URL);
       this.source = source;
@@ -169,7 +173,15 @@ const app = createApp({
     },
     onError(source) {
       if (this.source !== source) return;
-      // Close at once: no automatic reconnection loop; the user decides with the Start button.
+      // A stream cut after messages arrived: let EventSource reconnect once by itself (it sends
+      // Last-Event-ID and the server resumes where the page stopped). An error before any message
+      // since then (the reconnect failed, or the first connection did) closes it: no
+      // reconnection loop; the user decides with the Start button.
+      if (source.readyState === EventSource.CONNECTING && this.received > this.receivedAtError) {
+        this.receivedAtError = this.received;
+        this.status = "reconnecting";
+        return;
+      }
       this.closeSource();
       this.status = "error";
       this.errorText =

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +18,8 @@ import pytest
 from conformance.capture import http as capture_http
 from conformance.models import Report, Verdict
 from conformance.runner import run_suite
-from reference.app import create_app
-from reference.settings import Settings
 from testing.support import uvicorn_thread
-from testing.tls import Certs, hypercorn_thread, make_certs, with_cors
+from testing.tls import Certs, hypercorn_thread, make_certs, reference_app, with_cors
 from tests.conformance.fast_suite import fast_profile
 from tests.integrations.nginx import LOCATION_SSE, find_nginx, nginx_proxy
 
@@ -31,22 +27,8 @@ SAMPLES = 8
 INTERVAL = 0.05
 PATH = "/api/stream"
 APP_ORIGIN = "http://app.example"
-FIXED_NOW = datetime(2026, 11, 25, 17, 29, 55)
 # A busy 2-core machine can stretch one interval; cadence is the one verdict allowed to differ.
 TIMING = frozenset({"stream.cadence"})
-
-
-@dataclass(frozen=True)
-class Memory:
-    total: int = 16 * 1024**3
-    percent: float = 41.5
-
-
-def reference_app() -> Any:
-    """The reference with a fixed clock and memory: every run streams the same bytes."""
-    return create_app(
-        Settings(interval=INTERVAL, samples=SAMPLES), read_memory=Memory, clock=lambda: FIXED_NOW
-    )
 
 
 @pytest.fixture(scope="module")
