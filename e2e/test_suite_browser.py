@@ -9,18 +9,39 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from conformance.browser.model import BrowserOptions
-from conformance.cli import main
+from conformance.cli import main as cli_main
 from conformance.models import Report, Verdict
 from conformance.profiles import load_profile
-from conformance.runner import run_suite_sync
+from conformance.runner import run_suite_sync as suite_sync
 from e2e.servers import serve_reference
 from testing.rawhttp import threaded_sse_server
 from testing.sse_response import SseResponse
+
+T = TypeVar("T")
+
+
+def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn`` in a thread of its own: the sync Playwright of the other e2e tests keeps an
+    event loop running in this thread, and the suite starts its own with asyncio.run."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
+def main(argv: list[str]) -> int:
+    return off_loop(cli_main, argv)
+
+
+def run_suite_sync(*args: Any, **kwargs: Any) -> Report:
+    return off_loop(suite_sync, *args, **kwargs)
+
 
 CHECK = "browser.eventsource"
 GOOD = SseResponse(samples=5, interval=0.02)
