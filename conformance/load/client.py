@@ -49,6 +49,7 @@ class LoadStream(asyncio.Protocol):
         "detail",
         "ended_at",
         "error",
+        "events",
         "first_event_at",
         "last_activity",
         "last_id",
@@ -60,6 +61,7 @@ class LoadStream(asyncio.Protocol):
         "reader",
         "reported",
         "request",
+        "retry_after",
         "started",
         "status",
         "transport",
@@ -80,7 +82,9 @@ class LoadStream(asyncio.Protocol):
         self.opened_at: float | None = None
         self.first_event_at: float | None = None
         self.ended_at: float | None = None
-        self.arrivals: list[float] = []
+        self.arrivals: list[float] = []  # the pool trims it (bounded per stream)
+        self.events = 0  # every event of the connection (arrivals may have been trimmed)
+        self.retry_after: str | None = None  # the Retry-After header of a 429/503
         self.reported = 0  # arrivals already turned into lateness samples by the pool
         self.last_id = ""
         self.missing = 0
@@ -111,13 +115,15 @@ class LoadStream(asyncio.Protocol):
             self.status = reader.status
             kind = classify_status(reader.status)
             if kind is not None:
+                self.retry_after = reader.headers.get("retry-after")
                 self.fail(kind, f"HTTP {reader.status}")
                 return
             self.opened_at = now
             self.listener.stream_opened(self)
         if body:
             for event in self.parser.feed(body):
-                first = not self.arrivals
+                first = not self.events
+                self.events += 1
                 self.arrivals.append(now)
                 if first:
                     self.first_event_at = now
@@ -149,9 +155,9 @@ class LoadStream(asyncio.Protocol):
             return
         self.parser.close()
         kind = classify_eof(
-            events=len(self.arrivals), truncated=self.reader.truncated, min_events=self.min_events
+            events=self.events, truncated=self.reader.truncated, min_events=self.min_events
         )
-        detail = "" if kind is None else f"closed after {len(self.arrivals)} events"
+        detail = "" if kind is None else f"closed after {self.events} events"
         self._close(kind, detail)
 
     def fail(self, kind: ErrorKind, detail: str) -> None:
@@ -184,6 +190,18 @@ class LoadStream(asyncio.Protocol):
         self._reset_transport()
 
 
+def tls_context(*, cacert: str | None = None, insecure: bool = False) -> ssl.SSLContext:
+    """The client TLS context of a run: the system's CAs (or ``cacert``'s), hostname checked;
+    ``insecure`` turns verification off (a self-signed staging endpoint). Built once per run:
+    loading a CA bundle takes tens of milliseconds. Raises OSError or ssl.SSLError for a
+    ``cacert`` that cannot be read or holds no certificate."""
+    context = ssl.create_default_context(cafile=cacert)
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 async def connect(
     stream: LoadStream,
     target: LoadTarget,
@@ -191,15 +209,21 @@ async def connect(
     connect_timeout: float,
     ssl_context: ssl.SSLContext | None = None,
 ) -> None:
-    """Connect ``stream`` (which sends its GET once connected); failures end up in the stream."""
+    """Connect ``stream`` (which sends its request once connected); failures end up in the
+    stream, never raised."""
     loop = asyncio.get_running_loop()
     factory: Callable[[], LoadStream] = lambda: stream  # noqa: E731
     context = ssl_context
     if target.scheme == "https" and context is None:
-        context = ssl.create_default_context()
+        context = tls_context()
     try:
         await asyncio.wait_for(
-            loop.create_connection(factory, target.host, target.port, ssl=context),
+            loop.create_connection(
+                factory,
+                target.host,
+                target.port,
+                ssl=context if target.scheme == "https" else None,
+            ),
             connect_timeout,
         )
     except (OSError, TimeoutError, ssl.SSLError) as exc:
