@@ -237,6 +237,14 @@ class StreamPool:
         arrivals = stream.arrivals
         if len(arrivals) <= max(stream.reported, 1):
             return
+        if not self.replace and self.config.interval is None:
+            # open loop without an interval: token streams keep no cadence (a final chunk and
+            # [DONE] come together), so lateness would only measure that; ITL is the figure
+            stream.reported = len(arrivals)
+            if len(arrivals) > MAX_ARRIVALS_KEPT and not final:
+                stream.arrivals = arrivals[-1:]
+                stream.reported = 1
+            return
         late = cadence_lateness(arrivals, self.config.interval)
         if not late and not final:
             return  # too few events to know the cadence yet
