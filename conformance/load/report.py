@@ -22,6 +22,7 @@ COLUMNS = (
     ("srv cpu%", 8),
     ("srv rss MB", 10),
     ("gen cpu%", 8),
+    ("gen lag p99 ms", 14),
     ("errors", 6),
     ("verdict", 7),
 )
@@ -65,6 +66,7 @@ def step_row(step: StepResult) -> str:
         "-" if step.server_cpu_percent is None else f"{step.server_cpu_percent:.0f}",
         "-" if step.server_rss_bytes is None else f"{step.server_rss_bytes / 2**20:.0f}",
         f"{step.client_cpu_percent:.0f}",
+        _ms(step.loop_lag.p99),
         str(step.error_total),
         "ok" if step.meets else ("late" if step.delivered else "FAIL"),
     ]

@@ -4,7 +4,7 @@ verdict rule (:func:`step_verdict`). Plain data, so the table, the JSON and the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.load.stats import Summary
@@ -43,6 +43,14 @@ class StepResult:
     meets: bool
     mode: str = CLOSED
     arrival_rate: float | None = None  # open loop: streams started per second
+    loop_lag: Summary = field(default_factory=lambda: Summary.of(()))  # the generator's own
+
+    @property
+    def events_per_core(self) -> float:
+        """Events received per second of the generator's CPU time: what one core parses."""
+        if self.client_cpu_percent <= 0:
+            return math.nan
+        return self.events_per_s / (self.client_cpu_percent / 100.0)
 
     @property
     def error_total(self) -> int:
@@ -82,6 +90,8 @@ class StepResult:
                 "max": _round(rate.max),
             },
             "max_gap_ms": round(self.max_gap_s * 1000.0, 3),
+            "loop_lag": self.loop_lag.as_ms(),
+            "events_per_core_s": _round(self.events_per_core),
             "errors": self.errors,
             "statuses": self.statuses,
             "retry_after": self.retry_after,

@@ -50,6 +50,7 @@ __all__ = ["LoadConfig", "LoadReport", "StepResult", "raise_fd_limit", "run_load
 DEFAULT_P99_LIMIT = 0.250  # seconds: the delivery criterion of issue 5
 ERROR_BACKOFF = 1.0  # seconds before a failed stream is replaced
 MAX_BACKOFF = 60.0  # a Retry-After longer than this is not waited for in full
+LAG_TICK = 0.02  # seconds between two wake-ups of the lag probe
 MAX_ARRIVALS_KEPT = 1024  # per connection; past it the cadence anchor restarts (bounds memory)
 
 
@@ -161,6 +162,7 @@ class StreamPool:
         self.lateness = Reservoir(size)
         self.durations = Reservoir(size)
         self.stream_rates = Reservoir(size)
+        self.loop_lag = Reservoir(size)  # the generator's own delay in waking up (its load)
         self.open_min = math.inf
 
     def begin_hold(self, now: float) -> None:
@@ -182,16 +184,11 @@ class StreamPool:
         if self.open >= self.target:
             self.full.set()
 
-    def stream_event(self, stream: LoadStream, now: float, first: bool) -> None:
+    def stream_events(self, stream: LoadStream, now: float, count: int, first: bool) -> None:
         if first:
             self.ttft.add(now - stream.started)
         if self.hold_start <= now <= self.hold_end:
-            self.hold_events += 1
-            if not first:
-                gap = now - stream.arrivals[-2]
-                self.itl.add(gap)
-                if gap > self.max_gap:
-                    self.max_gap = gap
+            self.hold_events += count
 
     def stream_closed(self, stream: LoadStream) -> None:
         self.live.discard(stream)
@@ -233,27 +230,26 @@ class StreamPool:
                 self.stream_rates.add((stream.events - 1) / span)
 
     def harvest(self, stream: LoadStream, *, final: bool = False) -> None:
-        """Turn a stream's not yet reported arrivals into lateness samples (those of the hold)."""
+        """Turn a stream's not yet reported arrivals into gap and lateness samples (those of
+        the hold), then trim its arrivals (bounded per stream)."""
         arrivals = stream.arrivals
-        if len(arrivals) <= max(stream.reported, 1):
+        begin = max(stream.reported, 1)
+        if len(arrivals) <= begin:
             return
-        if not self.replace and self.config.interval is None:
-            # open loop without an interval: token streams keep no cadence (a final chunk and
-            # [DONE] come together), so lateness would only measure that; ITL is the figure
-            stream.reported = len(arrivals)
-            if len(arrivals) > MAX_ARRIVALS_KEPT and not final:
-                stream.arrivals = arrivals[-1:]
-                stream.reported = 1
-            return
-        late = cadence_lateness(arrivals, self.config.interval)
-        if not late and not final:
-            return  # too few events to know the cadence yet
-        if late:
-            start, end = self.hold_start, self.hold_end
-            add = self.lateness.add
-            for i in range(max(stream.reported, 1), len(arrivals)):
-                if start <= arrivals[i] <= end:
-                    add(late[i - 1])
+        cadence = self.replace or self.config.interval is not None
+        # open loop without an interval: token streams keep no cadence (a final chunk and
+        # [DONE] come together), so lateness would only measure that; ITL is the figure
+        late = cadence_lateness(arrivals, self.config.interval) if cadence else []
+        if cadence and not late and not final:
+            return  # too few events to know the cadence yet: everything is reported later
+        start, end = self.hold_start, self.hold_end
+        held = [i for i in range(begin, len(arrivals)) if start <= arrivals[i] <= end]
+        if held:
+            gaps = [arrivals[i] - arrivals[i - 1] for i in held]
+            self.itl.extend(gaps)
+            self.max_gap = max(self.max_gap, max(gaps))
+            if late:
+                self.lateness.extend([late[i - 1] for i in held])
         stream.reported = len(arrivals)
         if len(arrivals) > MAX_ARRIVALS_KEPT and not final:
             stream.arrivals = arrivals[-1:]
@@ -314,12 +310,22 @@ class StreamPool:
             limit = self.config.timeout
             for stream in [s for s in self.live if now - s.last_activity > limit]:
                 stream.fail(ErrorKind.TIMEOUT, f"nothing received for {limit:g} s")
+            for stream in [s for s in self.live if len(s.arrivals) > MAX_ARRIVALS_KEPT]:
+                self.harvest(stream)  # keeps per-stream arrivals bounded on fast streams
             if self._measuring_hold and self.open < self.open_min:
                 self.open_min = self.open
 
     def _check_drained(self) -> None:
         if not self.replace and not self._slots and not self.live:
             self.drained.set()
+
+    async def lag_probe(self) -> None:
+        """Wake every LAG_TICK seconds and record how late: the generator's own lag, which
+        every timestamp it takes carries too (a busy loop reads events late)."""
+        while self._running:
+            due = time.monotonic() + LAG_TICK
+            await asyncio.sleep(LAG_TICK)
+            self.loop_lag.add(max(0.0, time.monotonic() - due))
 
     def close_all(self) -> None:
         self._running = False
@@ -388,7 +394,11 @@ async def _run_load(config: LoadConfig, on_step: Callable[[StepResult], None] | 
     if probe is not None:
         report.idle_server_rss_bytes = probe.rss()
     pool = StreamPool(config, target)
-    tasks = [asyncio.create_task(pool.spawner()), asyncio.create_task(pool.sweeper())]
+    tasks = [
+        asyncio.create_task(pool.spawner()),
+        asyncio.create_task(pool.sweeper()),
+        asyncio.create_task(pool.lag_probe()),
+    ]
     plan: list[tuple[int, float | None]] = (
         [(0, rate) for rate in config.arrival_rates]
         if config.arrival_rates
@@ -543,6 +553,7 @@ def _result(
         lateness=lateness,
         duration=pool.durations.summary(),
         stream_rate=pool.stream_rates.summary(),
+        loop_lag=pool.loop_lag.summary(),
         max_gap_s=pool.max_gap,
         errors=errors,
         statuses=dict(pool.statuses),

@@ -126,8 +126,17 @@ class Reservoir:
         self._skip = int(math.log(rng.random() or 1e-12) / math.log1p(-self._w))
 
     def extend(self, values: Iterable[float]) -> None:
+        """:meth:`add` for many values, the common case inlined (no call per value)."""
+        kept = self.values
+        size = self.size
         for value in values:
-            self.add(value)
+            if len(kept) < size or self._skip == 0:
+                self.add(value)
+                continue
+            self.count += 1
+            self._skip -= 1
+            if value > self.max:
+                self.max = value
 
     def summary(self) -> Summary:
         if not self.count:
