@@ -122,6 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-locust", action="store_true")
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
     args = p.parse_args(argv)
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and args.many > hard - 200:
+            print(f"--many {args.many}: the descriptor hard limit is {hard}; using {hard - 200}")
+            args.many = hard - 200
     ensure_descriptors(max(args.streams, args.many))
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setaffinity(0, {LOADGEN_CPU})
