@@ -14,7 +14,6 @@ reported apart, so the cost of the accept and close paths shows against steady s
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from bench.generator_cost import LOADGEN_CPU, ROOT, _pin, server
 from conformance.load.cli import ensure_descriptors
-from conformance.load.runner import LoadConfig, StepResult, run_load
+from conformance.load.runner import LoadConfig, StepResult, run_load_sync
 
 WINDOWS = ("steady", "churn ramp", "churn held", "churn streams end and reconnect")
 
@@ -75,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ramp=1000.0,
         )
         try:
-            asyncio.run(run_load(config, on_step=step_done))
+            run_load_sync(config, on_step=step_done)
         finally:
             for proc in churner:
                 proc.terminate()

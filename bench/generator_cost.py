@@ -15,7 +15,6 @@ carries. Events per core tell when to go distributed: streams x rate / that figu
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import csv
 import json
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.load.cli import ensure_descriptors
-from conformance.load.runner import LoadConfig, StepResult, run_load
+from conformance.load.runner import LoadConfig, StepResult, run_load_sync
 from testing.support import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +78,7 @@ def ours(url: str, streams: int, interval: float | None, hold: float) -> StepRes
     config = LoadConfig(
         url=url, steps=[streams], hold=hold, interval=interval, ramp=5000.0, timeout=10.0
     )
-    return asyncio.run(run_load(config)).steps[0]
+    return run_load_sync(config).steps[0]
 
 
 def locust_events_per_core(url: str, streams: int, seconds: float) -> dict[str, float]:

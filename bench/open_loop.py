@@ -14,7 +14,6 @@ own cost (CPU % and loop lag per step).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from bench.generator_cost import LOADGEN_CPU, ROOT, server
 from conformance.load.report import table, write_json, write_plot
-from conformance.load.runner import LoadConfig, run_load
+from conformance.load.runner import LoadConfig, run_load_sync
 from conformance.profiles import load_profile
 
 
@@ -60,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile_headers=profile.headers,
             body=None if profile.body is None else profile.body.encode(),
         )
-        report = asyncio.run(run_load(config))
+        report = run_load_sync(config)
     text = table(report)
     capacity = args.slots / (args.tokens / args.token_rate)
     text += (

@@ -14,7 +14,6 @@ first step that misses the criterion (unless ``--keep-going``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import os
 import ssl
@@ -28,7 +27,7 @@ from conformance.errors import LoadUsageError, UsageError
 from conformance.load.client import tls_context
 from conformance.load.httpwire import build_request, parse_target
 from conformance.load.report import step_row, table, write_json, write_plot
-from conformance.load.runner import LoadConfig, StepResult, raise_fd_limit, run_load
+from conformance.load.runner import LoadConfig, StepResult, raise_fd_limit, run_load_sync
 
 DEFAULT_CAP = 10_000
 MAX_DURATION = 3600.0
@@ -246,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"step done: {step_row(step)}", file=sys.stderr, flush=True)
 
     try:
-        report = asyncio.run(run_load(config, on_step=progress))
+        report = run_load_sync(config, on_step=progress)
     except KeyboardInterrupt:
         print("sse-conformance load: interrupted", file=sys.stderr)
         return 130

@@ -15,7 +15,7 @@ import ssl
 import struct
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from conformance.load.httpwire import HttpError, LoadTarget, ResponseReader, build_request
 from conformance.load.stats import (
@@ -95,12 +95,12 @@ class LoadStream(asyncio.Protocol):
 
     # asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
+        # a stream transport (uvloop's is not an asyncio.Transport subclass, but behaves as one)
+        stream = self.transport = cast(asyncio.Transport, transport)
+        sock = stream.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        transport.write(self.request)
+        stream.write(self.request)
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
