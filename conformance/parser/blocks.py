@@ -20,7 +20,7 @@ one, and compare events, offsets and observations.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from conformance.parser.interpret import (
     SET_DATA,
@@ -32,13 +32,11 @@ from conformance.parser.interpret import (
 )
 from conformance.parser.interpret import new_object as NEW_OBJECT
 
-if TYPE_CHECKING:
-    from conformance.parser.stream import Parser
 
-
-def run_blocks(parser: Parser, text: str) -> int:
+def run_blocks(parser: Any, text: str) -> int:
     """Dispatch the common blocks at the start of ``text`` (an ASCII chunk, LF only, no block
-    in progress); return how many characters (= bytes) they took. Never raises."""
+    in progress); return how many characters (= bytes) they took. ``parser`` is the
+    :class:`~conformance.parser.stream.Parser` (not imported: it imports this). Never raises."""
     blocks = text.split("\n\n")
     blocks.pop()  # what follows the last blank line: not a whole block
     if not blocks:
