@@ -201,7 +201,7 @@ def _step_line(step: StepResult) -> str:
     return (
         f"N={step.target:>6} open={step.open_end:>6} ev/s={step.events_per_s:>7.0f} "
         f"p99={_ms(step.lateness.p99):>6}ms max={_ms(step.lateness.max):>6}ms "
-        f"ttfe99={_ms(step.ttfe.p99):>6}ms srv={cpu:>5} rss={rss:>6} "
+        f"ttft99={_ms(step.ttft.p99):>6}ms srv={cpu:>5} rss={rss:>6} "
         f"gen={step.client_cpu_percent:.0f}% err={errors} {verdict}"
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import socket
@@ -109,6 +110,27 @@ def create_server(settings: Settings) -> StreamingServer:
     return StreamingServer(config, app.state.hub, settings.shutdown_timeout)
 
 
+GC_THRESHOLDS = (50_000, 50, 1000)  # CPython's default: (700, 10, 10)
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector from stalling every stream while connections churn.
+
+    Measured (bench/churn.py: 1,000 open streams while 6,000 more arrive at 1,000 per second,
+    then end and reconnect): p99 lateness of the open streams 200 ms during the ramp and 204 ms
+    while streams end, against 2 ms in steady state. Accepting and closing connections allocates
+    fast (uvicorn's protocol, h11, Starlette's request and response, a task each), so the
+    default thresholds run a collection every few hundred allocations, and the oldest
+    generation, which holds every open stream's objects, is walked every few seconds: each walk
+    of 10,000 streams blocks the loop for tens of milliseconds. With the start-up heap frozen and
+    collections made rarer: 10 ms during the ramp and 10 ms while streams end. Cycles are still
+    collected, only less often. Only the process entry point does this (tests build the app in
+    their own process). Never raises."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = parse_settings(sys.argv[1:] if argv is None else argv)
@@ -116,7 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ram-monitor: error: {error}", file=sys.stderr)
         return 2
     # If the port is taken uvicorn logs one line and exits 1 by itself.
-    create_server(settings).run()
+    server = create_server(settings)
+    tune_gc()
+    server.run()
     return 0
 
 

@@ -43,20 +43,41 @@ class FanoutProtocol(asyncio.Protocol):
             self.clients.discard(self.transport)
 
 
-async def serve(host: str, port: int, interval: float) -> None:
+async def serve(host: str, port: int, interval: float, batch: int = 1, slices: int = 1) -> None:
+    """Every ``interval``, one write per stream; with ``slices`` > 1 the streams are spread
+    over that many phases of the interval (a stream's phase is fixed by when it came), so a
+    client sees reads spread over the interval instead of one burst."""
     loop = asyncio.get_running_loop()
     clients: set[asyncio.Transport] = set()
     server = await loop.create_server(lambda: FanoutProtocol(clients), host, port, backlog=4096)
+    phase: dict[asyncio.Transport, int] = {}
     n = 0
     start = loop.time()
+    tick = interval / slices
     async with server:
         while True:
             n += 1
-            await asyncio.sleep(max(0.0, start + n * interval - loop.time()))
-            data = chunk(b'data: "tick %d"\n\n' % n)
+            await asyncio.sleep(max(0.0, start + n * tick - loop.time()))
+            current = n % slices
+            sequence = n // slices
+            if batch == 1:
+                data = chunk(b'data: "tick %d"\n\n' % sequence)
+            else:  # --batch: K events (consecutive ids) in one write, for a cheap fast server
+                first = sequence * batch
+                data = chunk(
+                    b"".join(
+                        b'id: %d\ndata: "tick %d"\n\n' % (first + j, sequence) for j in range(batch)
+                    )
+                )
             for transport in list(clients):
+                if slices > 1:
+                    slot = phase.setdefault(transport, len(phase) % slices)
+                    if slot != current:
+                        continue
                 if not transport.is_closing():
                     transport.write(data)
+                else:
+                    phase.pop(transport, None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,9 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--batch", type=int, default=1, help="events per stream per tick")
+    parser.add_argument("--slices", type=int, default=1, help="phases per interval (1: burst)")
     args = parser.parse_args(argv)
     try:
-        asyncio.run(serve(args.host, args.port, args.interval))
+        asyncio.run(
+            serve(args.host, args.port, args.interval, max(1, args.batch), max(1, args.slices))
+        )
     except KeyboardInterrupt:
         return 0
     return 0

@@ -57,17 +57,36 @@ def parse_target(url: str) -> LoadTarget:
     return LoadTarget(parts.scheme, parts.hostname, port, path)
 
 
-def build_request(target: LoadTarget, extra_headers: dict[str, str] | None = None) -> bytes:
-    """The GET an ``EventSource`` would send (minus cookies), as bytes."""
-    headers = {
-        "Host": target.host_header,
-        "Accept": "text/event-stream",
-        "Cache-Control": "no-cache",
-        "User-Agent": "sse-conformance-load",
-    }
-    headers.update(extra_headers or {})
-    lines = [f"GET {target.path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+def build_request(
+    target: LoadTarget,
+    extra_headers: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    headers: tuple[tuple[str, str], ...] = (),
+    body: bytes | None = None,
+) -> bytes:
+    """The request an ``EventSource`` would send (minus cookies), or a profile's POST, as bytes.
+
+    ``headers`` (a profile's, in order) and then ``extra_headers`` replace the defaults of the
+    same name, compared case-insensitively; a body gets its ``Content-Length``. Raises
+    ValueError for a header name or value that would break the request's framing (CR or LF).
+    """
+    merged: dict[str, tuple[str, str]] = {}
+    defaults = (
+        ("Host", target.host_header),
+        ("Accept", "text/event-stream"),
+        ("Cache-Control", "no-cache"),
+        ("User-Agent", "sse-conformance-load"),
+    )
+    for name, value in (*defaults, *headers, *(extra_headers or {}).items()):
+        if any(c in name or c in value for c in "\r\n"):
+            raise ValueError(f"header {name!r} contains a line break")
+        merged[name.lower()] = (name, value)
+    if body is not None:
+        merged.pop("transfer-encoding", None)
+        merged["content-length"] = ("Content-Length", str(len(body)))
+    lines = [f"{method} {target.path} HTTP/1.1", *(f"{k}: {v}" for k, v in merged.values())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
 
 
 class Framing(Enum):

@@ -1,10 +1,17 @@
-"""Ramp a pool of SSE streams up step by step, hold each step, and measure it.
+"""Load an SSE endpoint step by step and measure each step.
 
-One event loop, one spawner task (a token bucket at the ramp rate), one sweeper task (timeouts,
-and the lowest open count seen during a hold); streams themselves have no task. A stream that
-ends normally is replaced at once, one that failed after a back-off, so the pool keeps N open
-for as long as a step lasts even against an endpoint whose streams end (the ram-monitor
-contract ends after 22 messages).
+Closed loop (``--streams`` / ``--steps``): a pool of N streams ramped up, held, each stream that
+ends replaced at once (one that failed after a back-off, or its 429/503 ``Retry-After``), so N
+stay open for the whole step even against an endpoint whose streams end (the ram-monitor
+contract ends after 22 messages). Open loop (``--arrival-rate``): R new streams per second for
+``--duration`` seconds whatever the answers, nothing replaced, then the streams of the step are
+given ``--timeout`` more seconds to end; an LLM gateway is loaded by arrivals, not by a fixed
+population.
+
+One event loop, one spawner task (a token bucket), one sweeper task (timeouts, and the lowest
+open count seen during a hold); streams themselves have no task. Per-event figures go into
+bounded reservoirs (:class:`conformance.load.stats.Reservoir`), so memory does not grow with
+the event count.
 """
 
 from __future__ import annotations
@@ -14,18 +21,44 @@ import contextlib
 import gc
 import heapq
 import math
+import ssl
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.load.client import LoadStream, connect
 from conformance.load.httpwire import LoadTarget, build_request, parse_target
-from conformance.load.stats import ErrorKind, Summary, cadence_lateness
+from conformance.load.results import (
+    CLOSED,
+    OPEN,
+    LoadReport,
+    StepResult,
+    step_verdict,
+)
+from conformance.load.stats import (
+    RESERVOIR_SIZE,
+    ErrorKind,
+    Reservoir,
+    cadence_lateness,
+    retry_after_seconds,
+)
+
+__all__ = [
+    "LoadConfig",
+    "LoadReport",
+    "StepResult",
+    "raise_fd_limit",
+    "run_load",
+    "run_load_sync",
+    "step_verdict",
+]
 
 DEFAULT_P99_LIMIT = 0.250  # seconds: the delivery criterion of issue 5
 ERROR_BACKOFF = 1.0  # seconds before a failed stream is replaced
+MAX_BACKOFF = 60.0  # a Retry-After longer than this is not waited for in full
+LAG_TICK = 0.02  # seconds between two wake-ups of the lag probe
 MAX_ARRIVALS_KEPT = 1024  # per connection; past it the cadence anchor restarts (bounds memory)
 
 
@@ -34,7 +67,7 @@ class LoadConfig:
     url: str
     steps: list[int]
     ramp: float = 1000.0  # new connections per second
-    hold: float = 10.0  # seconds each step is held at its full count
+    hold: float = 10.0  # seconds each step is held at its full count (open loop: of arrivals)
     interval: float | None = None  # expected cadence; None: each stream's own median gap
     timeout: float = 10.0  # connect, response head, and silence between bytes
     min_events: int = 1  # a normal close with fewer events than this is an early close
@@ -42,114 +75,28 @@ class LoadConfig:
     server_pid: int | None = None
     p99_limit: float = DEFAULT_P99_LIMIT
     keep_going: bool = False  # continue stepping after a step misses the criterion
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class StepResult:
-    target: int
-    ramp_s: float
-    hold_s: float
-    ramped: bool  # the open count reached the target before the hold began
-    open_end: int
-    open_min: int
-    connections: int  # connections answered with 200 during the step
-    ended: int  # streams the server ended normally (then replaced)
-    events: int  # events received during the hold
-    events_per_s: float
-    ttfe: Summary  # time to first event, connections whose first event came during the step
-    lateness: Summary  # events received during the hold
-    max_gap_s: float  # longest time between two consecutive events of one stream (hold)
-    errors: dict[str, int]
-    statuses: dict[str, int]
-    missing: int  # events skipped according to consecutive integer ids
-    expected_events: int | None
-    client_cpu_percent: float
-    server_cpu_percent: float | None
-    server_rss_bytes: int | None
-    delivered: bool
-    meets: bool
+    headers: dict[str, str] = field(default_factory=dict)  # extra headers, last word
+    method: str = "GET"
+    profile_headers: tuple[tuple[str, str], ...] = ()  # the profile's request headers
+    body: bytes | None = None
+    ssl_context: ssl.SSLContext | None = None  # https: verification settings (--cacert...)
+    arrival_rates: list[float] = field(default_factory=list)  # non-empty: open loop
+    ttft_limit: float | None = None  # seconds; part of the criterion when given
+    max_open: int = 10_000  # open loop: arrivals beyond this many open streams are not started
+    sample_size: int = RESERVOIR_SIZE
 
     @property
-    def error_total(self) -> int:
-        return sum(self.errors.values())
+    def mode(self) -> str:
+        return OPEN if self.arrival_rates else CLOSED
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "ramp_s": round(self.ramp_s, 3),
-            "hold_s": round(self.hold_s, 3),
-            "ramped": self.ramped,
-            "open_end": self.open_end,
-            "open_min": self.open_min,
-            "connections": self.connections,
-            "ended": self.ended,
-            "events": self.events,
-            "events_per_s": round(self.events_per_s, 1),
-            "ttfe": self.ttfe.as_ms(),
-            "lateness": self.lateness.as_ms(),
-            "max_gap_ms": round(self.max_gap_s * 1000.0, 3),
-            "errors": self.errors,
-            "statuses": self.statuses,
-            "missing": self.missing,
-            "expected_events": self.expected_events,
-            "client_cpu_percent": round(self.client_cpu_percent, 1),
-            "server_cpu_percent": None
-            if self.server_cpu_percent is None
-            else round(self.server_cpu_percent, 1),
-            "server_rss_bytes": self.server_rss_bytes,
-            "delivered": self.delivered,
-            "meets": self.meets,
-        }
-
-
-@dataclass
-class LoadReport:
-    url: str
-    interval: float | None
-    p99_limit: float
-    steps: list[StepResult]
-    idle_server_rss_bytes: int | None = None
-
-    @property
-    def largest_meeting(self) -> int:
-        """Largest N that met the criterion, 0 when none did."""
-        return max((s.target for s in self.steps if s.meets), default=0)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "interval": self.interval,
-            "p99_limit_ms": self.p99_limit * 1000.0,
-            "largest_meeting": self.largest_meeting,
-            "idle_server_rss_bytes": self.idle_server_rss_bytes,
-            "steps": [s.as_dict() for s in self.steps],
-        }
-
-
-def step_verdict(
-    *,
-    ramped: bool,
-    errors: int,
-    missing: int,
-    events: int,
-    expected_events: int | None,
-    lateness_p99: float,
-    p99_limit: float,
-) -> tuple[bool, bool]:
-    """(delivered, meets): the ramp reached the target, no stream failed, no event went missing,
-    the event count is at least 90 % of what the interval promises; meets adds p99 lateness <=
-    limit. (Streams the server ends normally are replaced, so the open count dips briefly
-    between an end and its replacement: that is not a failure, an error would be.)"""
-    delivered = (
-        ramped
-        and errors == 0
-        and missing == 0
-        and events > 0
-        and (expected_events is None or events >= 0.9 * expected_events)
-    )
-    meets = delivered and not math.isnan(lateness_p99) and lateness_p99 <= p99_limit
-    return delivered, meets
+    def request_bytes(self, target: LoadTarget) -> bytes:
+        return build_request(
+            target,
+            self.headers,
+            method=self.method,
+            headers=self.profile_headers,
+            body=self.body,
+        )
 
 
 class ServerProbe:
@@ -184,12 +131,13 @@ class ServerProbe:
 
 
 class StreamPool:
-    """Keeps ``target`` streams open against one URL and accumulates what they see."""
+    """Keeps streams open against one URL and accumulates what they see."""
 
     def __init__(self, config: LoadConfig, target: LoadTarget) -> None:
         self.config = config
         self.target_url = target
-        self.request = build_request(target, config.headers)
+        self.request = config.request_bytes(target)
+        self.replace = config.mode == CLOSED
         self.target = 0
         self.live: set[LoadStream] = set()
         self.open = 0
@@ -197,33 +145,47 @@ class StreamPool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = True
         self._measuring_hold = False
+        self.rate = config.ramp
         self.full = asyncio.Event()  # set when the open count reaches the target
+        self.drained = asyncio.Event()  # open loop: no arrival left to start, no stream open
         self.reset_counters(time.monotonic())
 
     # counters ------------------------------------------------------------------------------
     def reset_counters(self, now: float) -> None:
+        size = self.config.sample_size
         self.step_start = now
         self.hold_start = math.inf
+        self.hold_end = math.inf
         self.connections = 0
+        self.started = 0
+        self.capped = 0  # open loop: arrivals not started (max_open streams already open)
         self.ended = 0
         self.hold_events = 0
         self.max_gap = 0.0  # longest silence between two events of one stream during the hold
         self.missing = 0
         self.errors: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
-        self.ttfe: list[float] = []
-        self.lateness: list[tuple[float, float]] = []  # (arrival time, lateness)
+        self.retry_after: Counter[str] = Counter()
+        self.ttft = Reservoir(size)
+        self.itl = Reservoir(size)
+        self.lateness = Reservoir(size)
+        self.durations = Reservoir(size)
+        self.stream_rates = Reservoir(size)
+        self.loop_lag = Reservoir(size)  # the generator's own delay in waking up (its load)
         self.open_min = math.inf
 
     def begin_hold(self, now: float) -> None:
+        self.loop_lag = Reservoir(self.config.sample_size)  # the hold's, not the ramp's
         self.hold_start = now
+        self.hold_end = math.inf
         self.hold_events = 0
         self.max_gap = 0.0
         self.open_min = self.open
         self._measuring_hold = True
 
-    def end_hold(self) -> None:
+    def end_hold(self, now: float) -> None:
         self._measuring_hold = False
+        self.hold_end = now
 
     # StreamListener ------------------------------------------------------------------------
     def stream_opened(self, stream: LoadStream) -> None:
@@ -232,18 +194,15 @@ class StreamPool:
         if self.open >= self.target:
             self.full.set()
 
-    def stream_event(self, stream: LoadStream, now: float, first: bool) -> None:
-        if first and stream.first_event_at is not None:
-            self.ttfe.append(stream.first_event_at - stream.started)
-        if now >= self.hold_start:
-            self.hold_events += 1
-            if not first:
-                gap = now - stream.arrivals[-2]
-                if gap > self.max_gap:
-                    self.max_gap = gap
+    def stream_events(self, stream: LoadStream, now: float, count: int, first: bool) -> None:
+        if first:
+            self.ttft.add(now - stream.started)
+        if self.hold_start <= now <= self.hold_end:
+            self.hold_events += count
 
     def stream_closed(self, stream: LoadStream) -> None:
         self.live.discard(stream)
+        self._check_drained()
         if stream.opened_at is not None:
             self.open -= 1
             if self._measuring_hold and self.open < self.open_min:
@@ -251,29 +210,56 @@ class StreamPool:
         self.missing += stream.missing
         stream.missing = 0
         self.harvest(stream, final=True)
+        self._stream_rate(stream)
         if not self._running:
             return
         now = time.monotonic()
         if stream.error is None:
             self.ended += 1
-            heapq.heappush(self._slots, now)
-        else:
-            self.errors[stream.error.value] += 1
-            if stream.status and stream.status != 200:
-                self.statuses[str(stream.status)] += 1
-            heapq.heappush(self._slots, now + ERROR_BACKOFF)
+            self.durations.add(now - stream.started)
+            if self.replace:
+                heapq.heappush(self._slots, now)
+            return
+        self.errors[stream.error.value] += 1
+        if stream.status and stream.status != 200:
+            self.statuses[str(stream.status)] += 1
+        backoff = ERROR_BACKOFF
+        if stream.retry_after is not None:
+            self.retry_after[stream.retry_after.strip()] += 1
+            delay = retry_after_seconds(stream.retry_after)
+            if delay is not None:
+                backoff = min(max(backoff, delay), MAX_BACKOFF)
+        if self.replace:
+            heapq.heappush(self._slots, now + backoff)
+
+    def _stream_rate(self, stream: LoadStream) -> None:
+        """Events per second of one stream, from its first event to its latest."""
+        if stream.events >= 2 and stream.first_event_at is not None and stream.arrivals:
+            span = stream.arrivals[-1] - stream.first_event_at
+            if span > 0:
+                self.stream_rates.add((stream.events - 1) / span)
 
     def harvest(self, stream: LoadStream, *, final: bool = False) -> None:
-        """Turn a stream's not yet reported arrivals into lateness samples."""
+        """Turn a stream's not yet reported arrivals into gap and lateness samples (those of
+        the hold), then trim its arrivals (bounded per stream)."""
         arrivals = stream.arrivals
-        if len(arrivals) <= max(stream.reported, 1):
+        begin = max(stream.reported, 1)
+        if len(arrivals) <= begin:
             return
-        late = cadence_lateness(arrivals, self.config.interval)
-        if not late and not final:
-            return  # too few events to know the cadence yet
-        for i in range(max(stream.reported, 1), len(arrivals)):
+        cadence = self.replace or self.config.interval is not None
+        # open loop without an interval: token streams keep no cadence (a final chunk and
+        # [DONE] come together), so lateness would only measure that; ITL is the figure
+        late = cadence_lateness(arrivals, self.config.interval) if cadence else []
+        if cadence and not late and not final:
+            return  # too few events to know the cadence yet: everything is reported later
+        start, end = self.hold_start, self.hold_end
+        held = [i for i in range(begin, len(arrivals)) if start <= arrivals[i] <= end]
+        if held:
+            gaps = [arrivals[i] - arrivals[i - 1] for i in held]
+            self.itl.extend(gaps)
+            self.max_gap = max(self.max_gap, max(gaps))
             if late:
-                self.lateness.append((arrivals[i], late[i - 1]))
+                self.lateness.extend([late[i - 1] for i in held])
         stream.reported = len(arrivals)
         if len(arrivals) > MAX_ARRIVALS_KEPT and not final:
             stream.arrivals = arrivals[-1:]
@@ -286,17 +272,29 @@ class StreamPool:
             heapq.heappush(self._slots, now)
         self.target = max(self.target, n)
 
+    def schedule_arrivals(self, start: float, rate: float, seconds: float) -> int:
+        """Open loop: one arrival every 1/rate seconds from ``start`` for ``seconds``."""
+        count = max(1, int(rate * seconds))
+        for k in range(count):
+            heapq.heappush(self._slots, start + k / rate)
+        self.rate = max(self.config.ramp, rate * 2.0)
+        return count
+
     async def spawner(self) -> None:
         tokens = 1.0
         last = time.monotonic()
-        burst = max(1.0, self.config.ramp / 50.0)
         while self._running:
             now = time.monotonic()
-            tokens = min(burst, tokens + (now - last) * self.config.ramp)
+            burst = max(1.0, self.rate / 50.0)
+            tokens = min(burst, tokens + (now - last) * self.rate)
             last = now
             while tokens >= 1.0 and self._slots and self._slots[0] <= now:
                 heapq.heappop(self._slots)
                 tokens -= 1.0
+                if not self.replace and len(self.live) >= self.config.max_open:
+                    self.capped += 1
+                    self._check_drained()
+                    continue
                 self._start_one(now)
             await asyncio.sleep(0.005)
 
@@ -309,8 +307,14 @@ class StreamPool:
             endless=self.config.endless,
         )
         self.live.add(stream)
+        self.started += 1
         task = asyncio.get_running_loop().create_task(
-            connect(stream, self.target_url, connect_timeout=self.config.timeout)
+            connect(
+                stream,
+                self.target_url,
+                connect_timeout=self.config.timeout,
+                ssl_context=self.config.ssl_context,
+            )
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -322,8 +326,22 @@ class StreamPool:
             limit = self.config.timeout
             for stream in [s for s in self.live if now - s.last_activity > limit]:
                 stream.fail(ErrorKind.TIMEOUT, f"nothing received for {limit:g} s")
+            for stream in [s for s in self.live if len(s.arrivals) > MAX_ARRIVALS_KEPT]:
+                self.harvest(stream)  # keeps per-stream arrivals bounded on fast streams
             if self._measuring_hold and self.open < self.open_min:
                 self.open_min = self.open
+
+    def _check_drained(self) -> None:
+        if not self.replace and not self._slots and not self.live:
+            self.drained.set()
+
+    async def lag_probe(self) -> None:
+        """Wake every LAG_TICK seconds and record how late: the generator's own lag, which
+        every timestamp it takes carries too (a busy loop reads events late)."""
+        while self._running:
+            due = time.monotonic() + LAG_TICK
+            await asyncio.sleep(LAG_TICK)
+            self.loop_lag.add(max(0.0, time.monotonic() - due))
 
     def close_all(self) -> None:
         self._running = False
@@ -368,23 +386,68 @@ def quiet_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-async def run_load(config: LoadConfig, *, on_step: Any = None) -> LoadReport:
-    """Run every step (stopping at the first miss unless ``keep_going``) and return the report."""
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop when it is installed (uvicorn[standard] brings it), else asyncio's.
+
+    With one event per read, the load generator's cost per event is mostly the event loop's:
+    the selector wake-up, ``recv`` and the callback into ``data_received``. uvloop does those
+    in C (libuv). Never raises."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run_load_sync(
+    config: LoadConfig, *, on_step: Callable[[StepResult], None] | None = None
+) -> LoadReport:
+    """:func:`run_load` in a new event loop (uvloop's when installed): what the CLI and the
+    benches call. Network failures end up in the report; KeyboardInterrupt propagates."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(run_load(config, on_step=on_step))
+
+
+async def run_load(
+    config: LoadConfig, *, on_step: Callable[[StepResult], None] | None = None
+) -> LoadReport:
+    """Run every step (stopping at the first miss unless ``keep_going``) and return the report.
+    Network failures end up in the report's error counts; nothing is raised for them."""
     with quiet_gc():
         return await _run_load(config, on_step)
 
 
-async def _run_load(config: LoadConfig, on_step: Any) -> LoadReport:
+async def _run_load(config: LoadConfig, on_step: Callable[[StepResult], None] | None) -> LoadReport:
     target = parse_target(config.url)
     probe = ServerProbe(config.server_pid) if config.server_pid else None
-    report = LoadReport(config.url, config.interval, config.p99_limit, [])
+    report = LoadReport(
+        config.url,
+        config.interval,
+        config.p99_limit,
+        [],
+        ttft_limit=config.ttft_limit,
+        mode=config.mode,
+        sample_size=config.sample_size,
+    )
     if probe is not None:
         report.idle_server_rss_bytes = probe.rss()
     pool = StreamPool(config, target)
-    tasks = [asyncio.create_task(pool.spawner()), asyncio.create_task(pool.sweeper())]
+    tasks = [
+        asyncio.create_task(pool.spawner()),
+        asyncio.create_task(pool.sweeper()),
+        asyncio.create_task(pool.lag_probe()),
+    ]
+    plan: list[tuple[int, float | None]] = (
+        [(0, rate) for rate in config.arrival_rates]
+        if config.arrival_rates
+        else [(n, None) for n in config.steps]
+    )
     try:
-        for n in config.steps:
-            result = await _run_step(pool, n, config, probe)
+        for n, rate in plan:
+            if rate is None:
+                result = await _run_step(pool, n, config, probe)
+            else:
+                result = await _run_open_step(pool, rate, config, probe)
             report.steps.append(result)
             if on_step is not None:
                 on_step(result)
@@ -418,22 +481,86 @@ async def _run_step(
     client0 = time.process_time()
     await asyncio.sleep(config.hold)
     hold_end = time.monotonic()
-    pool.end_hold()
+    pool.end_hold(hold_end)
     wall = hold_end - hold_start
-    client_cpu = (time.process_time() - client0) / wall * 100.0
-    server_cpu = (probe.cpu_seconds() - cpu0) / wall * 100.0 if probe else None
+    expected = int(n * wall / config.interval) if config.interval else None
+    return _result(
+        pool,
+        config,
+        probe,
+        target=n,
+        ramp_s=hold_start - start,
+        ramped=ramped,
+        wall=wall,
+        cpu=(cpu0, client0),
+        expected=expected,
+    )
+
+
+async def _run_open_step(
+    pool: StreamPool, rate: float, config: LoadConfig, probe: ServerProbe | None
+) -> StepResult:
+    """R arrivals per second for ``hold`` seconds, then up to ``timeout`` for them to end."""
+    start = time.monotonic()
+    pool.reset_counters(start)
+    pool.begin_hold(start)
+    cpu0 = probe.cpu_seconds() if probe else 0.0
+    client0 = time.process_time()
+    pool.drained.clear()
+    count = pool.schedule_arrivals(start, rate, config.hold)
+    await asyncio.sleep(config.hold)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(pool.drained.wait(), config.timeout)
+    end = time.monotonic()
+    pool.end_hold(end)
+    result = _result(
+        pool,
+        config,
+        probe,
+        target=count,
+        ramp_s=0.0,
+        ramped=pool.capped == 0 and pool.started == count,
+        wall=end - start,
+        cpu=(cpu0, client0),
+        expected=None,
+    )
+    for stream in list(pool.live):  # still open after the drain: not this step's business
+        stream.abort()
+    pool.live.clear()
+    pool.open = 0
+    pool._slots.clear()
+    result.mode = OPEN
+    result.arrival_rate = rate
+    return result
+
+
+def _result(
+    pool: StreamPool,
+    config: LoadConfig,
+    probe: ServerProbe | None,
+    *,
+    target: int,
+    ramp_s: float,
+    ramped: bool,
+    wall: float,
+    cpu: tuple[float, float],
+    expected: int | None,
+) -> StepResult:
+    cpu0, client0 = cpu
+    client_cpu = (time.process_time() - client0) / wall * 100.0 if wall > 0 else 0.0
+    server_cpu = (probe.cpu_seconds() - cpu0) / wall * 100.0 if probe and wall > 0 else None
     server_rss = probe.rss() if probe else None
     open_end = pool.open
     for stream in list(pool.live):
         pool.missing += stream.missing
         stream.missing = 0
         pool.harvest(stream)
-    hold_late = [late for t, late in pool.lateness if hold_start <= t <= hold_end]
-    lateness = Summary.of(hold_late)
-    expected = None
-    if config.interval:
-        expected = int(n * wall / config.interval)
+        pool._stream_rate(stream)
+    lateness = pool.lateness.summary()
+    ttft = pool.ttft.summary()
     errors = dict(pool.errors)
+    if pool.capped:
+        errors["capped"] = pool.capped
     delivered, meets = step_verdict(
         ramped=ramped,
         errors=sum(errors.values()),
@@ -442,10 +569,15 @@ async def _run_step(
         expected_events=expected,
         lateness_p99=lateness.p99,
         p99_limit=config.p99_limit,
+        ttft_p99=ttft.p99,
+        ttft_limit=config.ttft_limit,
     )
+    if config.mode == OPEN and config.ttft_limit is None:
+        # open loop without a TTFT limit: lateness only counts when the streams have a cadence
+        meets = delivered and (math.isnan(lateness.p99) or lateness.p99 <= config.p99_limit)
     return StepResult(
-        target=n,
-        ramp_s=hold_start - start,
+        target=target,
+        ramp_s=ramp_s,
         ramped=ramped,
         hold_s=wall,
         open_end=open_end,
@@ -454,11 +586,16 @@ async def _run_step(
         ended=pool.ended,
         events=pool.hold_events,
         events_per_s=pool.hold_events / wall if wall > 0 else 0.0,
-        ttfe=Summary.of(pool.ttfe),
+        ttft=ttft,
+        itl=pool.itl.summary(),
         lateness=lateness,
+        duration=pool.durations.summary(),
+        stream_rate=pool.stream_rates.summary(),
+        loop_lag=pool.loop_lag.summary(),
         max_gap_s=pool.max_gap,
         errors=errors,
         statuses=dict(pool.statuses),
+        retry_after=dict(pool.retry_after),
         missing=pool.missing,
         expected_events=expected,
         client_cpu_percent=client_cpu,

@@ -16,8 +16,9 @@ from __future__ import annotations
 import errno
 import itertools
 import math
+import random
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -39,19 +40,32 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """p50 / p99 / max of a sample, in seconds; NaN when there is no sample."""
+    """p50 / p90 / p99 / max of a sample, in seconds; NaN when there is no sample.
+
+    ``count`` is every value seen; the quantiles may come from a bounded sample of them
+    (:class:`Reservoir`), ``max`` is always exact.
+    """
 
     count: int
     p50: float
     p99: float
     max: float
+    p90: float = math.nan
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> Summary:
+    def of(
+        cls, values: Iterable[float], *, count: int | None = None, top: float | None = None
+    ) -> Summary:
         ordered = sorted(values)
         if not ordered:
-            return cls(0, math.nan, math.nan, math.nan)
-        return cls(len(ordered), percentile(ordered, 50), percentile(ordered, 99), ordered[-1])
+            return cls(count or 0, math.nan, math.nan, math.nan if top is None else top)
+        return cls(
+            len(ordered) if count is None else count,
+            percentile(ordered, 50),
+            percentile(ordered, 99),
+            ordered[-1] if top is None else max(top, ordered[-1]),
+            percentile(ordered, 90),
+        )
 
     def as_ms(self) -> dict[str, float | int | None]:
         def ms(value: float) -> float | None:
@@ -60,9 +74,74 @@ class Summary:
         return {
             "count": self.count,
             "p50_ms": ms(self.p50),
+            "p90_ms": ms(self.p90),
             "p99_ms": ms(self.p99),
             "max_ms": ms(self.max),
         }
+
+
+RESERVOIR_SIZE = 20_000  # per figure and step: exact quantiles below it, a uniform sample above
+
+
+class Reservoir:
+    """A uniform random sample of at most ``size`` values, the exact count and the exact max.
+
+    Per-event figures (inter-event gaps, lateness) at 100,000 events per second would otherwise
+    grow a list by the million per step. Algorithm L (Li, 1994): past the first ``size`` values
+    each ``add`` is a countdown and a comparison; a random draw happens only when a value is
+    kept, about ``size * ln(n / size)`` times in ``n`` values. The p99 of a 20,000-value uniform
+    sample is within about +-0.15 percentile points of the true p99 (binomial standard error).
+    Never raises.
+    """
+
+    __slots__ = ("_rng", "_skip", "_w", "count", "max", "size", "values")
+
+    def __init__(self, size: int = RESERVOIR_SIZE, *, seed: int = 15) -> None:
+        self.size = size
+        self.values: list[float] = []
+        self.count = 0
+        self.max = -math.inf
+        self._rng = random.Random(seed)
+        self._w = 1.0
+        self._skip = 0
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        if value > self.max:
+            self.max = value
+        if len(self.values) < self.size:
+            self.values.append(value)
+            if len(self.values) == self.size:
+                self._next_skip()
+            return
+        if self._skip > 0:
+            self._skip -= 1
+            return
+        self.values[self._rng.randrange(self.size)] = value
+        self._next_skip()
+
+    def _next_skip(self) -> None:
+        rng = self._rng
+        self._w *= math.exp(math.log(rng.random() or 1e-12) / self.size)
+        self._skip = int(math.log(rng.random() or 1e-12) / math.log1p(-self._w))
+
+    def extend(self, values: Iterable[float]) -> None:
+        """:meth:`add` for many values, the common case inlined (no call per value)."""
+        kept = self.values
+        size = self.size
+        for value in values:
+            if len(kept) < size or self._skip == 0:
+                self.add(value)
+                continue
+            self.count += 1
+            self._skip -= 1
+            if value > self.max:
+                self.max = value
+
+    def summary(self) -> Summary:
+        if not self.count:
+            return Summary.of(())
+        return Summary.of(self.values, count=self.count, top=self.max)
 
 
 def median(values: Sequence[float]) -> float:
@@ -116,11 +195,14 @@ class ErrorKind(StrEnum):
 
     REFUSED = "refused"  # connection refused, or HTTP 503/429 (load shedding)
     RESET = "reset"  # connection reset / broken pipe
-    NON_200 = "non-200"  # any other status than 200
+    HTTP_4XX = "http-4xx"  # a client error other than 429 (bad key, bad body, unknown model)
+    HTTP_5XX = "http-5xx"  # a server error other than 503
+    NON_200 = "non-200"  # any other status than 200 (1xx, 204, 3xx)
     EARLY_CLOSE = "early-close"  # EOF before the first event (or mid-body for framed bodies)
     TIMEOUT = "timeout"  # no connect, no head, or no byte for --timeout seconds
     PROTOCOL = "protocol"  # bytes that are not HTTP/1.1 we can follow
-    OTHER = "other"  # anything else (DNS failure, TLS error, ...), detail kept
+    TLS = "tls"  # the TLS handshake failed (certificate not trusted, wrong name, ...)
+    OTHER = "other"  # anything else (DNS failure, ...), detail kept
 
 
 REFUSING_STATUSES = frozenset({429, 503})
@@ -132,7 +214,25 @@ def classify_status(status: int) -> ErrorKind | None:
         return None
     if status in REFUSING_STATUSES:
         return ErrorKind.REFUSED
+    if 400 <= status < 500:
+        return ErrorKind.HTTP_4XX
+    if 500 <= status < 600:
+        return ErrorKind.HTTP_5XX
     return ErrorKind.NON_200
+
+
+MAX_RETRY_AFTER = 3600.0
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header's delay in seconds (delta-seconds form), None when absent or an
+    HTTP date (not worth a clock comparison under load); capped at an hour. Never raises."""
+    if not value:
+        return None
+    text = value.strip()
+    if not text.isdigit():
+        return None
+    return min(float(text), MAX_RETRY_AFTER)
 
 
 def classify_exception(exc: BaseException) -> ErrorKind:
@@ -144,8 +244,8 @@ def classify_exception(exc: BaseException) -> ErrorKind:
         return ErrorKind.TIMEOUT
     if isinstance(exc, HttpError):
         return ErrorKind.PROTOCOL
-    if isinstance(exc, ssl.SSLError):
-        return ErrorKind.OTHER
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return ErrorKind.TLS
     if isinstance(exc, OSError):
         if exc.errno == errno.ECONNREFUSED:
             return ErrorKind.REFUSED

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from conformance.parser.blocks import run_blocks
 from conformance.parser.interpret import (
     SET_DATA,
     SET_END,
@@ -45,8 +46,9 @@ class Parser(Interpreter):
     A CR line ending is counted as "CR" or "CRLF" once the next byte is known (or at close()).
     """
 
-    # Tests turn this off to prove the LF fast path and the general path agree.
+    # Tests turn these off to prove the fast paths and the general path agree.
     _fast_path = True
+    _block_path = True  # conformance.parser.blocks: whole common blocks at a time
 
     def __init__(
         self,
@@ -228,7 +230,44 @@ class Parser(Interpreter):
     # ------------------------------------------------------------------ line splitting
 
     def _feed_split(self, data: bytes, sep: bytes, style: str) -> None:
-        """Fast path: every line ending in this chunk is ``sep`` (none is a CR at its end)."""
+        """Fast path: every line ending in this chunk is ``sep`` (none is a CR at its end).
+
+        An all-ASCII LF chunk goes block by block where it can (:mod:`conformance.parser.blocks`):
+        the block in progress is finished line by line up to its blank line, then whole common
+        blocks are taken, then the rest of the chunk goes line by line."""
+        if style == "LF" and self._block_path and not self._bom_check and data.isascii():
+            if not self._block_clean():
+                end = data.find(b"\n\n")
+                if end < 0:
+                    self._split_lines(data, sep, style)
+                    return
+                self._split_lines(data[: end + 2], sep, style)
+                data = data[end + 2 :]
+            if data and self._block_clean():
+                taken = run_blocks(self, data.decode("ascii"))
+                if taken:
+                    self.line_endings[style] += data.count(sep, 0, taken)
+                    if style not in self.first_line_ending:
+                        self.first_line_ending[style] = self._pos + data.index(sep)
+                    self._pos += taken
+                    self._line_start = self._pos
+                    data = data[taken:]
+            if not data:
+                return
+        self._split_lines(data, sep, style)
+
+    def _block_clean(self) -> bool:
+        """No line pending, no block in progress: where a block may start."""
+        return (
+            not self._partial.total
+            and not self._data
+            and not self._block_fields
+            and self._block_start < 0
+            and not self._event_type
+        )
+
+    def _split_lines(self, data: bytes, sep: bytes, style: str) -> None:
+        """:meth:`_feed_split` line by line."""
         parts = data.split(sep)
         tail = parts.pop()
         if parts:

@@ -164,12 +164,13 @@ def check_url(url: str | None) -> str:
     return url
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add every setting that has a flag to ``parser``, in groups; values stay text (dest: the
-    setting's name; None, or [] for repeated ones, when not given)."""
+def add_arguments(parser: argparse.ArgumentParser, names: Sequence[str] | None = None) -> None:
+    """Add every setting that has a flag (or only those in ``names``: the load mode takes the
+    profile and the request) to ``parser``, in groups; values stay text (dest: the setting's
+    name; None, or [] for repeated ones, when not given)."""
     groups: dict[str, Any] = {}
     for setting in SETTINGS:
-        if setting.option is None:
+        if setting.option is None or (names is not None and setting.name not in names):
             continue
         title = setting.group or GROUP_TITLES[setting.section]
         if title not in groups:

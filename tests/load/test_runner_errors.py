@@ -46,14 +46,45 @@ async def run(url: str, **overrides: object) -> dict[str, int]:
     return report.steps[0].errors
 
 
-async def test_500_is_non_200() -> None:
+def answer(status: bytes, extra: bytes = b"") -> Handler:
     async def handler(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n")
+        writer.write(b"HTTP/1.1 " + status + b"\r\n" + extra + b"Content-Length: 0\r\n\r\n")
         await writer.drain()
 
-    async with raw_server(handler) as url:
-        errors = await run(url)
-    assert set(errors) == {"non-200"}
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (b"500 Oops", "http-5xx"),
+        (b"502 Bad Gateway", "http-5xx"),
+        (b"401 Unauthorized", "http-4xx"),
+        (b"404 Not Found", "http-4xx"),
+        (b"302 Found", "non-200"),
+        (b"204 No Content", "non-200"),
+    ],
+)
+async def test_statuses_land_in_their_kind_with_the_status_counted(
+    status: bytes, kind: str
+) -> None:
+    async with raw_server(answer(status)) as url:
+        report = await run_load(LoadConfig(url=url, steps=[2], hold=0.3, timeout=0.5))
+    step = report.steps[0]
+    assert set(step.errors) == {kind}
+    assert set(step.statuses) == {status[:3].decode()}
+    assert sum(step.statuses.values()) == step.errors[kind]
+
+
+async def test_429_is_refused_with_its_retry_after_counted_and_honoured() -> None:
+    async with raw_server(answer(b"429 Too Many Requests", b"Retry-After: 2\r\n")) as url:
+        report = await run_load(LoadConfig(url=url, steps=[3], hold=0.5, timeout=0.3))
+    step = report.steps[0]
+    assert set(step.errors) == {"refused"}
+    assert step.statuses == {"429": step.errors["refused"]}
+    assert step.retry_after == {"2": step.errors["refused"]}
+    # each of the 3 streams waits the 2 s Retry-After before its replacement: no second answer
+    assert step.errors["refused"] == 3
 
 
 async def test_503_is_refused_with_its_status() -> None:
@@ -168,7 +199,7 @@ async def test_id_gap_counts_missing_events() -> None:
         (["http://127.0.0.1:1/", "--duration", "99999"], "--duration"),
         (["http://127.0.0.1:1/", "--ramp", "0"], "--ramp"),
         (["http://127.0.0.1:1/", "--interval", "-1"], "--interval"),
-        (["http://127.0.0.1:1/", "--header", "nocolon"], "--header"),
+        (["http://127.0.0.1:1/", "--header", "nocolon"], "is not 'Name: value'"),
         (["http://127.0.0.1:1/", "--bogus"], "unrecognized arguments"),
         ([], "required"),
     ],

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import errno
 import math
+import random
 
 import pytest
 
 from conformance.load.httpwire import HttpError
-from conformance.load.runner import step_verdict
+from conformance.load.results import step_verdict
 from conformance.load.stats import (
     ErrorKind,
     OnlineCadence,
+    Reservoir,
     Summary,
     cadence_lateness,
     classify_eof,
@@ -19,6 +21,7 @@ from conformance.load.stats import (
     classify_status,
     missing_between,
     percentile,
+    retry_after_seconds,
 )
 
 
@@ -46,10 +49,54 @@ def test_summary_in_milliseconds_and_empty() -> None:
     assert Summary.of([0.25]).as_ms() == {
         "count": 1,
         "p50_ms": 250.0,
+        "p90_ms": 250.0,
         "p99_ms": 250.0,
         "max_ms": 250.0,
     }
-    assert Summary.of([]).as_ms() == {"count": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
+    assert Summary.of([]).as_ms() == {
+        "count": 0,
+        "p50_ms": None,
+        "p90_ms": None,
+        "p99_ms": None,
+        "max_ms": None,
+    }
+
+
+def test_reservoir_is_exact_below_its_size() -> None:
+    r = Reservoir(100)
+    r.extend(float(v) for v in range(100, 0, -1))
+    assert r.summary() == Summary.of([float(v) for v in range(1, 101)])
+
+
+def test_reservoir_stays_bounded_and_keeps_count_max_and_quantiles() -> None:
+    rng = random.Random(1)
+    values = [rng.expovariate(10.0) for _ in range(200_000)]
+    r = Reservoir(5000)
+    r.extend(values)
+    exact = Summary.of(values)
+    got = r.summary()
+    assert len(r.values) == 5000
+    assert got.count == 200_000
+    assert got.max == exact.max
+    assert got.p50 == pytest.approx(exact.p50, rel=0.05)
+    assert got.p90 == pytest.approx(exact.p90, rel=0.05)
+    assert got.p99 == pytest.approx(exact.p99, rel=0.1)
+
+
+def test_reservoir_sample_is_uniform_over_the_stream() -> None:
+    # a rising sequence: a sample biased to early or late values would shift the median
+    r = Reservoir(2000)
+    r.extend(float(v) for v in range(1_000_000))
+    assert r.summary().p50 == pytest.approx(500_000, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("5", 5.0), (" 12 ", 12.0), ("99999", 3600.0), ("", None), (None, None), ("-1", None),
+     ("Wed, 21 Oct 2026 07:28:00 GMT", None)],
+)  # fmt: skip
+def test_retry_after(text: str | None, seconds: float | None) -> None:
+    assert retry_after_seconds(text) == seconds
 
 
 def test_on_time_stream_has_zero_lateness_whatever_its_phase() -> None:
@@ -101,8 +148,10 @@ def test_too_few_events_for_a_cadence() -> None:
         (503, ErrorKind.REFUSED),
         (429, ErrorKind.REFUSED),
         (204, ErrorKind.NON_200),
-        (404, ErrorKind.NON_200),
-        (500, ErrorKind.NON_200),
+        (404, ErrorKind.HTTP_4XX),
+        (400, ErrorKind.HTTP_4XX),
+        (500, ErrorKind.HTTP_5XX),
+        (599, ErrorKind.HTTP_5XX),
         (301, ErrorKind.NON_200),
     ],
 )
