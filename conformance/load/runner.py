@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import heapq
 import math
 import ssl
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.load.client import LoadStream, connect
 from conformance.load.httpwire import LoadTarget, build_request, parse_target
+from conformance.load.process import new_event_loop, quiet_gc, raise_fd_limit
 from conformance.load.results import (
     CLOSED,
     OPEN,
@@ -350,53 +350,6 @@ class StreamPool:
         for stream in list(self.live):
             stream.abort()
         self.live.clear()
-
-
-def raise_fd_limit(needed: int) -> int:
-    """Raise the soft RLIMIT_NOFILE towards ``needed`` (never past the hard limit); return it."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not POSIX
-        return needed
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= needed:
-        return needed if soft == resource.RLIM_INFINITY else soft
-    new = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-    return new
-
-
-@contextlib.contextmanager
-def quiet_gc() -> Iterator[None]:
-    """Keep the cyclic garbage collector out of the measurement.
-
-    With 10,000 streams alive, a full collection walks every stream's objects and stalls the
-    loop for tens of milliseconds; events read after the stall look late. Measured against a
-    raw fan-out server at 10,000 streams: p99 lateness 452 ms with default collection, 229 ms
-    with the heap frozen and collections made rare. Settings are restored afterwards.
-    """
-    thresholds = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's event loop when it is installed (uvicorn[standard] brings it), else asyncio's.
-
-    With one event per read, the load generator's cost per event is mostly the event loop's:
-    the selector wake-up, ``recv`` and the callback into ``data_received``. uvloop does those
-    in C (libuv). Never raises."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def run_load_sync(

@@ -155,6 +155,7 @@ LOCATION_SHORT_READ_TIMEOUT = """
 """
 
 
+@pytest.mark.slow  # waits out nginx's idle timeout: `nox -s slow` (CI runs it)
 def test_a_silent_endless_stream_is_cut_by_the_proxy_and_the_verdict_says_so(
     tmp_path: Path,
 ) -> None:

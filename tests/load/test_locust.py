@@ -14,9 +14,12 @@ from testing.support import free_port, server_process
 
 # Never import locust here: importing it monkey-patches threading and sockets (gevent) for the
 # whole pytest process, and every threaded test server after it breaks. Locust runs in subprocesses.
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("locust") is None, reason="locust is not installed (extra: load)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        importlib.util.find_spec("locust") is None, reason="locust is not installed (extra: load)"
+    ),
+    pytest.mark.slow,  # a master and two workers for ~10 s each: `nox -s slow` (CI runs it)
+]
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "conformance" / "locust_user.py"
 REFERENCE = [

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import psutil
+import pytest
 
 from conformance.load.cli import main as load_main
 from conformance.load.runner import LoadConfig, run_load
@@ -22,6 +23,9 @@ from testing.support import server_process
 QUIET = ["--log-level", "warning", "--access-log", "false"]
 SMALLBUF = str(Path(__file__).with_name("smallbuf_reference.py"))
 LINGER_RESET = struct.pack("ii", 1, 0)
+
+# Real load against the reference for seconds each: `nox -s slow` (CI runs it).
+pytestmark = pytest.mark.slow
 
 
 def health(base_url: str) -> dict[str, Any]:
