@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.sse import EventSourceResponse as FastApiEventSource
 from fastapi.sse import ServerSentEvent as FastApiEvent
 from sse_starlette.sse import EventSourceResponse as StarletteEventSource
@@ -30,24 +30,26 @@ EVERY = 20.0  # longer than the 15 s ping: the pings carry the connection betwee
 def endless_app() -> FastAPI:
     app = FastAPI()
 
-    async def ticks() -> AsyncIterator[int]:
-        index = 0
+    async def ticks(request: Request) -> AsyncIterator[int]:
+        # a well-kept feed resumes after the Last-Event-ID a reconnecting browser sends
+        last = (request.headers.get("last-event-id") or "").strip()
+        index = int(last) + 1 if last.isdigit() else 0
         while True:
             yield index
             index += 1
             await asyncio.sleep(EVERY)
 
     @app.get("/starlette")
-    async def starlette_stream() -> StarletteEventSource:
+    async def starlette_stream(request: Request) -> StarletteEventSource:
         async def events() -> AsyncIterator[dict[str, str]]:
-            async for index in ticks():
+            async for index in ticks(request):
                 yield {"id": str(index), "data": json.dumps({"tick": index})}
 
         return StarletteEventSource(events())  # default ping: 15 s
 
     @app.get("/fastapi", response_class=FastApiEventSource)
-    async def fastapi_stream() -> AsyncIterator[FastApiEvent]:
-        async for index in ticks():  # fastapi.sse pings after 15 s without an event
+    async def fastapi_stream(request: Request) -> AsyncIterator[FastApiEvent]:
+        async for index in ticks(request):  # fastapi.sse pings after 15 s without an event
             yield FastApiEvent(id=str(index), data={"tick": index})
 
     return app
