@@ -4,6 +4,7 @@ converters the table uses (headers, bodies, globs)."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -148,6 +149,10 @@ class Setting:
 
 
 def _bound_problem(bound: Bound, value: Any) -> str:
+    """Why ``value`` breaks ``bound`` ("" when it does not); NaN and infinities never pass: a
+    limit of ``nan`` or ``inf`` would silently remove the limit."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a finite number"
     if bound == ">0" and not value > 0:
         return "> 0"
     if bound == ">=0" and not value >= 0:
