@@ -178,6 +178,10 @@ async def capture(
             )
             cap.t_end = now()
             return cap
+        except httpx.LocalProtocolError as exc:  # refused before anything reached the wire
+            end(EndReason.CONNECT_ERROR, f"bad request (nothing sent): {exc}")
+            cap.t_end = now()
+            return cap
         except httpx.HTTPError as exc:
             end(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}")
             cap.t_end = now()
