@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.profiles import load_profile
 from conformance.errors import UsageError
+from conformance.profiles import load_profile
 from testing.rawhttp import threaded_sse_server
 from testing.sse_response import SseResponse
 
@@ -39,8 +39,10 @@ def test_a_request_the_client_refuses_is_a_usage_error_and_nothing_reaches_the_w
     with threaded_sse_server(SseResponse()) as server:
         code, out, err = cli(server.url, *QUICK, *argv)
     assert (code, out) == (2, "")
-    assert err.count("\n") == 1 and err.startswith("sse-conformance: error: ")
-    assert server.state.connections == 0 and server.state.requests == []
+    assert err.count("\n") == 1
+    assert err.startswith("sse-conformance: error: ")
+    assert server.state.connections == 0
+    assert server.state.requests == []
 
 
 def test_a_binary_body_file_is_sent_byte_for_byte(tmp_path: Path) -> None:
