@@ -24,6 +24,7 @@ from conformance.checks.registry import CheckSpec
 from conformance.contracts.follow_ups import FOLLOW_UPS, validate_profile
 from conformance.models import Report, Result, Verdict
 from conformance.profiles import Profile
+from conformance.reprs import run_quietly
 
 
 @dataclass(frozen=True)
@@ -262,4 +263,4 @@ def run_suite_sync(
 
     Raises what :func:`run_suite` raises, and RuntimeError when called from a running loop.
     """
-    return asyncio.run(run_suite(target, profile, only=only, skip=skip, progress=progress))
+    return run_quietly(run_suite(target, profile, only=only, skip=skip, progress=progress))

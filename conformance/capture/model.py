@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from conformance.parser import Event, Observation
+from conformance.reprs import clipped
 
 
 class EndReason(StrEnum):
@@ -76,7 +77,7 @@ BROWSER_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class CaptureRequest:
     url: str
     method: str = "GET"
@@ -93,13 +94,20 @@ class CaptureRequest:
         overridden = {name.lower() for name, _ in self.headers}
         return [h for h in base if h[0].lower() not in overridden] + list(self.headers)
 
+    def __repr__(self) -> str:
+        body = "None" if self.body is None else clipped(self.body)
+        return f"CaptureRequest({self.method} {self.url!r}, body={body})"
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Chunk:
     t: float  # seconds since the request started
     offset: int  # offset of its first byte in the decoded body
     data: bytes  # decoded (Content-Encoding undone), as a browser's parser sees it
     raw_total: int  # wire bytes of the body received so far (before decoding)
+
+    def __repr__(self) -> str:
+        return f"Chunk(t={self.t:.3f}, offset={self.offset}, data={clipped(self.data)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +144,7 @@ class Redirect:
     location: str
 
 
-@dataclass
+@dataclass(repr=False)
 class Capture:
     request: CaptureRequest
     end_reason: EndReason = EndReason.CLOSED
@@ -170,6 +178,14 @@ class Capture:
     # Per coding, wire bytes after the end of its compressed data (Chromium ignores them: the
     # gzip members after the first).
     ignored_after_end: list[tuple[str, int]] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        """A summary: a capture may hold a whole stream, never rendered (see conformance.reprs)."""
+        return (
+            f"Capture({self.url or self.request.url!r}, status={self.status}, "
+            f"end={self.end_reason.value}, chunks={len(self.chunks)}, events={len(self.events)}, "
+            f"raw_bytes={self.raw_bytes})"
+        )
 
     @property
     def body(self) -> bytes:

@@ -8,7 +8,6 @@ the run stops at the first step that misses the criterion (unless ``--keep-going
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import os
 import sys
@@ -20,6 +19,7 @@ from conformance.errors import LoadUsageError
 from conformance.load.httpwire import parse_target
 from conformance.load.report import step_row, table, write_json
 from conformance.load.runner import LoadConfig, StepResult, raise_fd_limit, run_load
+from conformance.reprs import run_quietly
 
 DEFAULT_CAP = 10_000
 MAX_DURATION = 3600.0
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"step done: {step_row(step)}", file=sys.stderr, flush=True)
 
     try:
-        report = asyncio.run(run_load(config, on_step=progress))
+        report = run_quietly(run_load(config, on_step=progress))
     except KeyboardInterrupt:
         print("sse-conformance load: interrupted", file=sys.stderr)
         return 130

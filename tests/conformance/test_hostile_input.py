@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from conformance.capture.model import Capture, CaptureRequest, Chunk, TimedEvent
 from conformance.cli import main
 from conformance.errors import UsageError
+from conformance.models import Report
+from conformance.parser import Event
 from conformance.profiles import load_profile
+from conformance.reprs import run_quietly
+from conformance.runner import run_suite_sync
 from testing.rawhttp import threaded_sse_server
 from testing.sse_response import SseResponse
 
@@ -63,3 +70,53 @@ def test_a_profile_file_with_an_unsendable_header_is_a_usage_error(tmp_path: Pat
     path.write_text('[request]\nmethod = "G T"\n')
     with pytest.raises(UsageError, match="not allowed in an HTTP token"):
         load_profile(str(path))
+
+
+# -- 1. nothing renders a capture implicitly -------------------------------------------------
+
+
+def _big_report(size: int) -> Report:
+    body = b"data: " + b"x" * size + b"\n\n"
+    cap = Capture(request=CaptureRequest("http://127.0.0.1:9/x", body=body), url="http://x/")
+    cap.chunks = [Chunk(0.0, 0, body, len(body))]
+    event = Event("message", "x" * size, "", 0, len(body))
+    cap.events = [TimedEvent(event, 0.0, 0)]
+    return Report("http://x/", load_profile("generic"), datetime.now(), 0.0, [], cap)
+
+
+def test_the_repr_of_a_report_with_50_mb_of_body_is_short_and_fast() -> None:
+    report = _big_report(50_000_000)
+    started = time.perf_counter()
+    texts = [repr(report), repr(report.capture), repr(report.capture.chunks), str(report)]
+    texts.append(repr(report.capture.events))
+    elapsed = time.perf_counter() - started
+    assert max(len(t) for t in texts) < 1000, [t[:200] for t in texts]
+    assert elapsed < 0.1
+    assert "50000008 bytes" in repr(report.capture.chunks[0])  # the size, not the bytes
+
+
+def test_a_run_renders_no_report_or_capture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.11's asyncio.run reprs its main task's result (see conformance.reprs)."""
+    rendered: list[str] = []
+
+    def spy(self: object) -> str:
+        rendered.append(type(self).__name__)
+        return "spy"
+
+    for cls in (Report, Capture, Chunk, Event):
+        monkeypatch.setattr(cls, "__repr__", spy)
+    with threaded_sse_server(SseResponse()) as server:
+        report = run_suite_sync(server.url, load_profile("generic"), only=["http.status"])
+    assert report.capture.status == 200
+    assert rendered == []
+
+
+def test_run_quietly_hands_back_the_value_without_a_repr() -> None:
+    class Loud:
+        def __repr__(self) -> str:
+            raise AssertionError("rendered")
+
+    async def make() -> Loud:
+        return Loud()
+
+    assert isinstance(run_quietly(make()), Loud)
