@@ -12,6 +12,7 @@ without pulling in httpx; :mod:`conformance.capture.recorder` fills it from byte
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -65,6 +66,25 @@ class Limits:
     max_events: int = 10_000
     close_grace: float = 2.0  # how long the server may keep the stream open after the last event
     max_line_bytes: int = 8 * 1024 * 1024  # the parser drops the rest of a longer line
+
+
+LEFT_MIN = 0.1  # seconds a late client gets however little is left (it still reports)
+
+
+def limits_left(limits: Limits, elapsed: float) -> Limits:
+    """The limits of a client that starts ``elapsed`` seconds into a run bounded by ``limits``:
+    what is left of the deadline (of the hold, for a held run), and no timeout longer than that,
+    so the run still ends on time whatever the server does. Never raises."""
+    if limits.hold is not None:
+        return dataclasses.replace(limits, hold=max(limits.hold - elapsed, LEFT_MIN))
+    rest = max(limits.deadline - elapsed, LEFT_MIN)
+    return dataclasses.replace(
+        limits,
+        deadline=rest,
+        connect_timeout=min(limits.connect_timeout, rest),
+        first_byte_timeout=min(limits.first_byte_timeout, rest),
+        idle_timeout=min(limits.idle_timeout, rest),
+    )
 
 
 # What Chromium's EventSource sends by default (besides User-Agent, Accept-Language and cookies,
