@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import re
 import time
+import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from conformance.parser import Event
 from conformance.profiles import load_profile
 from conformance.reprs import run_quietly
 from conformance.runner import run_suite_sync
-from testing.rawhttp import threaded_sse_server
+from testing.rawhttp import Exchange, threaded_sse_server
 from testing.sse_response import SseResponse
 
 QUICK = ["--deadline", "5", "--idle-timeout", "2", "--close-grace", "0.5", "--only", "http.status"]
@@ -120,3 +123,37 @@ def test_run_quietly_hands_back_the_value_without_a_repr() -> None:
         return Loud()
 
     assert isinstance(run_quietly(make()), Loud)
+
+
+# -- 8. control characters from the server never reach a report raw ---------------------------
+
+EVIL = "\x1b[31m\x07\x7f\u009b"
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+async def control_characters(ex: Exchange) -> None:
+    """Controls (ESC, BEL, DEL, C1) in the status line, a header, the event type, id and data."""
+    await ex.send(
+        b"HTTP/1.1 200 OK\x1b[2J\r\nContent-Type: text/event-stream\r\n"
+        b"X-Evil: a\x1b[31mb\x07c\x7fd\x9be\r\nConnection: close\r\n\r\n"
+    )
+    block = f"event: ev{EVIL}\nid: i{EVIL}\ndata: d{EVIL}\nretry: 1\x1b\nbogus\x1b: 1\n\n"
+    await ex.send(block.encode())
+
+
+def test_reports_show_control_characters_escaped_and_still_parse(tmp_path: Path) -> None:
+    html, xml, js = tmp_path / "r.html", tmp_path / "r.xml", tmp_path / "r.json"
+    with threaded_sse_server(control_characters) as server:
+        code, out, err = cli(
+            server.url,
+            *("--deadline", "3", "--close-grace", "0.3", "--skip", "stream.*,reconnect.*"),
+            *("--html-report", str(html), "--junit-xml", str(xml), "--json-report", str(js)),
+        )
+    assert code in (0, 1), out + err  # warnings (unknown field, event type): not the point here
+    assert "\\x1b[31m\\x07\\x7f\\x9b" in out  # shown, as escapes
+    for name, text in {"stdout": out, **{p.name: p.read_text() for p in (html, xml, js)}}.items():
+        assert CONTROLS.search(text) is None, (name, CONTROLS.findall(text))
+    ET.parse(xml)  # XML 1.0 cannot hold raw ESC: it parses because it has none
+    data = json.loads(js.read_text())
+    assert any(e["type"] == f"ev{EVIL}" for e in data["events"])  # the JSON keeps the value
+    assert "<script" not in html.read_text().lower()
