@@ -112,8 +112,12 @@ def create_app(
         """Decide what a GET /api/stream gets: the stream, 204, 400 or 503."""
         hub.counters.requests += 1
         first_id = 0
+        # HTTP strips the whitespace around a field value (RFC 9110 5.5), so " 5", "5 " and "5"
+        # are the same id (httptools strips only the leading side; h11 both).
+        if last_event_id is not None:
+            last_event_id = last_event_id.strip(" \t")
         # An empty Last-Event-ID means "no id" (EventSource never sends one; treat it as absent).
-        if last_event_id is not None and last_event_id.strip() != "":
+        if last_event_id:
             if not LAST_EVENT_ID_DIGITS.fullmatch(last_event_id) or int(last_event_id) > last_id:
                 return _error(
                     400,
