@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import Receive, Scope, Send
 
 from reference.sampler import MemoryReading, Sampler
@@ -62,13 +63,7 @@ class ReferenceApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == STREAM_PATH:
-            last_event_id = None
-            for name, value in scope["headers"]:
-                if name == b"last-event-id":
-                    last_event_id = value.decode("latin-1")
-                    break
-            response = self.state.stream_response(last_event_id)
-            await response(scope, receive, send)
+            await self.state.stream_app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
@@ -101,6 +96,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Starlette's slash redirects build an absolute Location from the Host header (and so
+        # reflect whatever a client sends); the one redirect the app needs is written below.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.hub = hub
@@ -141,6 +139,29 @@ def create_app(
         return SSEStream(hub, samples=settings.samples, first_id=first_id)
 
     app.state.stream_response = stream_response
+
+    async def stream_app(scope: Scope, receive: Receive, send: Send) -> None:
+        """GET /api/stream without the middleware stack (see ReferenceApp)."""
+        last_event_id = None
+        for name, value in scope["headers"]:
+            if name == b"last-event-id":
+                last_event_id = value.decode("latin-1")
+                break
+        await stream_response(last_event_id)(scope, receive, send)
+
+    # --allowed-hosts: a Host outside the list gets 400, on the fast path too
+    app.state.stream_app = (
+        TrustedHostMiddleware(stream_app, allowed_hosts=list(settings.allowed_hosts))
+        if settings.allowed_hosts
+        else stream_app
+    )
+    if settings.allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
+
+    @app.get("/static", include_in_schema=False)
+    async def static_folder() -> Response:
+        # relative: the Location never names a host the client made up
+        return Response(status_code=307, headers={"Location": "/static/"})
 
     # Kept for routing (405 with Allow: GET for other methods); ReferenceApp answers GET itself.
     @app.get("/api/stream")

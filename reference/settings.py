@@ -112,6 +112,13 @@ class Settings:
         "DIR",
         "folder holding vue.esm-browser.prod.js (default: node_modules/vue/dist)",
     )
+    allowed_hosts: tuple[str, ...] = _setting(
+        (),
+        lambda text: tuple(h.strip().lower() for h in text.split(",") if h.strip()),
+        "HOSTS",
+        "comma-separated Host names the server answers (e.g. ram.example,*.example; "
+        "default: any); others get 400",
+    )
     log_level: str = _setting(
         "info", _to_level, "LEVEL", f"one of {', '.join(LOG_LEVELS)} (default info)"
     )
