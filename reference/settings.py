@@ -112,6 +112,12 @@ class Settings:
         "DIR",
         "folder holding vue.esm-browser.prod.js (default: node_modules/vue/dist)",
     )
+    max_head_bytes: int = _setting(
+        16384, int, "BYTES", "longest request head (request line and headers); longer: 431"
+    )
+    head_timeout: float = _setting(
+        5.0, _to_float, "SECONDS", "seconds a client may take to send its request head (default 5)"
+    )
     allowed_hosts: tuple[str, ...] = _setting(
         (),
         lambda text: tuple(h.strip().lower() for h in text.split(",") if h.strip()),
@@ -148,6 +154,14 @@ class Settings:
         _check(
             math.isfinite(self.shutdown_timeout) and 0 < self.shutdown_timeout <= 60,
             f"shutdown-timeout must be > 0 and <= 60 seconds, got {self.shutdown_timeout}",
+        )
+        _check(
+            1024 <= self.max_head_bytes <= 1 << 20,
+            f"max-head-bytes must be from 1024 to 1048576, got {self.max_head_bytes}",
+        )
+        _check(
+            math.isfinite(self.head_timeout) and 0 < self.head_timeout <= 300,
+            f"head-timeout must be > 0 and <= 300 seconds, got {self.head_timeout}",
         )
         _check(
             self.log_level in LOG_LEVELS,

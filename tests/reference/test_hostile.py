@@ -87,3 +87,72 @@ def test_allowed_hosts_setting_is_a_comma_list() -> None:
     settings = parse_settings(["--allowed-hosts", "Ram.Example, *.example.org,"], environ={})
     assert settings.allowed_hosts == ("ram.example", "*.example.org")
     assert parse_settings([], environ={}).allowed_hosts == ()
+
+
+async def test_a_head_too_large_gets_431_and_the_server_stays_small(build: AppFactory) -> None:
+    """100 MB of headers used to be read whole (four of them: +470 MB): refused at 16 KiB."""
+    import psutil
+
+    built = build(samples=1)
+    me = psutil.Process()
+    async with serve(built.app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        before = me.memory_info().rss
+
+        async def huge() -> bytes:
+            reader, writer = await asyncio.open_connection(host, int(port))
+            answer = asyncio.ensure_future(reader.read(4096))  # reads while sending, as curl does
+            writer.write(b"GET /api/stream HTTP/1.1\r\nHost: x\r\n")
+            sent = 0
+            try:
+                while sent < 100_000_000 and not answer.done():  # bounded: 100 MB at most
+                    writer.write(b"X-Pad: " + b"a" * 65_000 + b"\r\n")
+                    await writer.drain()
+                    sent += 65_009
+            except ConnectionError:
+                pass
+            try:
+                async with asyncio.timeout(5):
+                    return await answer
+            except (ConnectionError, TimeoutError):
+                return b""
+            finally:
+                writer.close()
+
+        answers = await asyncio.gather(*(huge() for _ in range(4)))
+        grown = me.memory_info().rss - before
+    assert all(a.startswith(b"HTTP/1.1 431 ") for a in answers), [a[:60] for a in answers]
+    assert grown < 50_000_000, grown
+    assert built.app.state.hub.counters.requests == 0  # never reached the app
+
+
+async def test_a_head_that_never_ends_is_closed_after_the_head_timeout(build: AppFactory) -> None:
+    built = build(samples=1, head_timeout=0.5)
+    async with serve(built.app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        started = asyncio.get_running_loop().time()
+        conns = [await asyncio.open_connection(host, int(port)) for _ in range(20)]
+        for _, writer in conns:
+            writer.write(b"GET /api/stream HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        async with asyncio.timeout(5):  # bounded: each read ends when the server closes
+            ends = await asyncio.gather(*(reader.read() for reader, _ in conns))
+        elapsed = asyncio.get_running_loop().time() - started
+        for _, writer in conns:
+            writer.close()
+        # a normal request still works
+        ok = await raw_exchange(
+            base, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+    assert ends == [b""] * 20
+    assert elapsed < 3.0
+    assert status_of(ok) == 200
+
+
+def test_head_bounds_are_settings() -> None:
+    from reference.settings import ConfigError, parse_settings
+
+    settings = parse_settings(["--max-head-bytes", "4096", "--head-timeout", "2"], environ={})
+    assert (settings.max_head_bytes, settings.head_timeout) == (4096, 2.0)
+    for argv in (["--head-timeout", "nan"], ["--head-timeout", "0"], ["--max-head-bytes", "10"]):
+        with pytest.raises(ConfigError):
+            parse_settings(argv, environ={})
