@@ -90,6 +90,21 @@ def _leaf(exc: BaseException) -> BaseException:
     return exc
 
 
+def read_failure(exc: BaseException, received: int) -> str:
+    """One line for an error while reading the body: a reset says so (httpx's ReadError has no
+    text for it), with the body bytes received before it. Never raises."""
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(seen) < 10:
+        seen.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    if any(isinstance(e, ConnectionResetError) for e in seen) or (
+        isinstance(exc, httpx.ReadError) and not str(exc)
+    ):
+        return f"connection reset by the server after {received} body bytes"
+    return f"{type(exc).__name__}: {exc or 'no detail'}"
+
+
 def warm_up() -> None:
     """Pay httpx's one-time costs (imports, TLS context) before any stream is timed.
     Never raises for the network (it opens no connection)."""
@@ -249,7 +264,7 @@ async def _read_body(
             end(binding, messages[binding])
             return
         except (httpx.HTTPError, OSError, ValueError) as exc:
-            end(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}")
+            end(EndReason.PROTOCOL_ERROR, read_failure(exc, cap.raw_bytes))
             return
         if not data:
             continue

@@ -7,6 +7,8 @@ import contextlib
 import io
 import json
 import re
+import socket
+import struct
 import time
 import xml.etree.ElementTree as ET
 from datetime import datetime
@@ -157,3 +159,23 @@ def test_reports_show_control_characters_escaped_and_still_parse(tmp_path: Path)
     data = json.loads(js.read_text())
     assert any(e["type"] == f"ev{EVIL}" for e in data["events"])  # the JSON keeps the value
     assert "<script" not in html.read_text().lower()
+
+
+# -- 7. causes in one line ---------------------------------------------------------------------
+
+
+async def reset_mid_stream(ex: Exchange) -> None:
+    """Nine body bytes, then a TCP reset (SO_LINGER 0: the close sends RST, not FIN)."""
+    await ex.send_head(200, [("Content-Type", "text/event-stream")])
+    await ex.send(b"data: 1\n\n")
+    await ex.pause(0.05)
+    sock = ex._writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    ex.abort()
+
+
+def test_a_reset_says_connection_reset_after_n_bytes() -> None:
+    with threaded_sse_server(reset_mid_stream) as server:
+        report = run_suite_sync(server.url, load_profile("generic"), only=["http.status"])
+    message = report.capture.end_message
+    assert message == "connection reset by the server after 9 body bytes", message
