@@ -21,3 +21,15 @@ def escape_excerpt(raw: bytes, limit: int = 64) -> str:
     cut = len(raw) > limit
     text = "".join(_TABLE[b] for b in raw[: max(limit, 0)])
     return text + "…" if cut else text
+
+
+# C0 controls but LF and TAB, DEL, and the C1 controls: a terminal acts on them (ESC starts a
+# sequence, BEL rings, CSI U+009B is ESC [ in one character, CR overwrites the line).
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))}
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character a terminal would act on written as ``\\xNN``
+    (LF and TAB stay): what a report copies from a server is shown, never executed by a
+    terminal that ``cat``s the file. Never raises."""
+    return text.translate(_CONTROLS)

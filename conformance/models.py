@@ -107,7 +107,7 @@ def skipped(reason: str) -> Outcome:
 UNREACHABLE_EXIT = 2
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
     target: str
     profile: Profile
@@ -117,6 +117,11 @@ class Report:
     capture: Capture
     extra_captures: dict[str, list[Capture]] = field(default_factory=dict)
     browser: BrowserRun | None = None  # --browser: what headless Chromium's EventSource saw
+
+    def __repr__(self) -> str:
+        """A summary: the report holds its captures, never rendered (see conformance.reprs)."""
+        counts = ", ".join(f"{v.value}={n}" for v, n in self.counts().items() if n)
+        return f"Report({self.target!r}, {len(self.results)} results: {counts}, {self.capture!r})"
 
     @property
     def unreachable(self) -> bool:

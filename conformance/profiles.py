@@ -126,7 +126,7 @@ class Profile:
             url=url,
             method=self.method,
             headers=self.headers,
-            body=None if self.body is None else self.body.encode("utf-8"),
+            body=None if self.body is None else self.body.encode("utf-8", "surrogateescape"),
             last_event_id=self.last_event_id,
             origin=self.origin,
             cacert=self.cacert,

@@ -19,13 +19,21 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from conformance import checks
 from conformance.browser.model import BrowserOptions, BrowserRun
 from conformance.capture.http import capture, warm_up
-from conformance.capture.model import Capture, CaptureFn, CaptureRequest, Limits
+from conformance.capture.model import (
+    Capture,
+    CaptureFn,
+    CaptureRequest,
+    EndReason,
+    Limits,
+    limits_left,
+)
 from conformance.capture.reconnect import ReconnectRun, default_cut_after, reconnect_run
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
 from conformance.contracts.follow_ups import FOLLOW_UPS, validate_profile
 from conformance.models import Report, Result, Verdict
 from conformance.profiles import Profile
+from conformance.reprs import run_quietly
 from conformance.settings import RunOptions
 
 if TYPE_CHECKING:
@@ -76,7 +84,13 @@ async def _concurrent(run: Clients) -> list[Capture]:
 
 
 async def _disconnect(run: Clients) -> DisconnectRun:
-    """stream.disconnect: clients that hang up mid-stream, then one that must get it whole."""
+    """stream.disconnect: clients that hang up mid-stream, then one that must get it whole.
+
+    The follow-up starts as soon as the aborting clients have hung up and gets what is left of
+    the run's deadline (or hold), never a whole one more: the run ends within its deadline (plus
+    the close grace) whatever the server does. When no aborting client got to hang up (no event,
+    no response) there is nothing to follow up, and the check says why from their captures.
+    """
     profile = run.profile
     if profile.disconnect_clients == 0:
         return DisconnectRun()  # no aborting client, so no follow-up either (e.g. one session each)
@@ -84,14 +98,25 @@ async def _disconnect(run: Clients) -> DisconnectRun:
     aborted = await asyncio.gather(
         *(run.stream(abort_after_events=after) for _ in range(profile.disconnect_clients))
     )
+    if not any(c.end_reason is EndReason.ABORTED for c in aborted):
+        return DisconnectRun(list(aborted), None, time.monotonic() - run.t0)
     await asyncio.sleep(0.05)  # let the server notice the hang-ups before the next client arrives
     started = time.monotonic() - run.t0
+    limits = follow_up_limits(profile, started)
+    follow_up = await run.stream(limits=limits)
+    return DisconnectRun(list(aborted), follow_up, started, limits.deadline)
+
+
+def follow_up_limits(profile: Profile, started: float) -> Limits:
+    """The limits of the stream.disconnect follow-up, started ``started`` seconds into the run:
+    what is left of the deadline (:func:`~conformance.capture.model.limits_left`); held, at least
+    the first-event patience, so a held run's follow-up can still see its first event. Never
+    raises."""
     limits = profile.limits
     if limits.hold is not None:  # held: end with the main capture, not a whole hold later
         rest = max(limits.hold - started, min(limits.hold, profile.first_event_timeout))
-        limits = dataclasses.replace(limits, hold=rest)
-    follow_up = await run.stream(limits=limits)
-    return DisconnectRun(list(aborted), follow_up, started)
+        return dataclasses.replace(limits, hold=rest)
+    return limits_left(limits, started)
 
 
 async def _browser(run: Clients) -> BrowserRun | None:
@@ -324,6 +349,6 @@ def run_suite_sync(
 
     Raises what :func:`run_suite` raises, and RuntimeError when called from a running loop.
     """
-    return asyncio.run(
+    return run_quietly(
         run_suite(target, profile, only=only, skip=skip, progress=progress, browser=browser)
     )

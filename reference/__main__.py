@@ -24,6 +24,7 @@ from types import FrameType
 import uvicorn
 
 from reference.app import create_app
+from reference.head_limits import bounded_protocol
 from reference.settings import ConfigError, Settings, parse_settings
 from reference.stream import StreamHub
 
@@ -95,6 +96,11 @@ class StreamingServer(uvicorn.Server):
         self.watchdog.cancel()
 
 
+def http_protocol(settings: Settings) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol with the request-head bounds of ``settings`` (reference.head_limits)."""
+    return bounded_protocol(settings.max_head_bytes, settings.head_timeout)
+
+
 def create_server(settings: Settings) -> StreamingServer:
     """The server ``main`` runs; tests use it to run the real thing in a thread."""
     app = create_app(settings)
@@ -106,6 +112,7 @@ def create_server(settings: Settings) -> StreamingServer:
         access_log=settings.access_log,
         timeout_graceful_shutdown=1,
         lifespan="on",
+        http=http_protocol(settings),
     )
     return StreamingServer(config, app.state.hub, settings.shutdown_timeout)
 

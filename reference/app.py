@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import Receive, Scope, Send
 
 from reference.sampler import MemoryReading, Sampler
@@ -61,13 +62,7 @@ class ReferenceApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == STREAM_PATH:
-            last_event_id = None
-            for name, value in scope["headers"]:
-                if name == b"last-event-id":
-                    last_event_id = value.decode("latin-1")
-                    break
-            response = self.state.stream_response(last_event_id)
-            await response(scope, receive, send)
+            await self.state.stream_app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
@@ -100,6 +95,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Starlette's slash redirects build an absolute Location from the Host header (and so
+        # reflect whatever a client sends); the one redirect the app needs is written below.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.hub = hub
@@ -111,8 +109,12 @@ def create_app(
         """Decide what a GET /api/stream gets: the stream, 204, 400 or 503."""
         hub.counters.requests += 1
         first_id = 0
+        # HTTP strips the whitespace around a field value (RFC 9110 5.5), so " 5", "5 " and "5"
+        # are the same id (httptools strips only the leading side; h11 both).
+        if last_event_id is not None:
+            last_event_id = last_event_id.strip(" \t")
         # An empty Last-Event-ID means "no id" (EventSource never sends one; treat it as absent).
-        if last_event_id is not None and last_event_id.strip() != "":
+        if last_event_id:
             if not LAST_EVENT_ID_DIGITS.fullmatch(last_event_id) or int(last_event_id) > last_id:
                 return _error(
                     400,
@@ -136,6 +138,29 @@ def create_app(
         return SSEStream(hub, samples=settings.samples, first_id=first_id)
 
     app.state.stream_response = stream_response
+
+    async def stream_app(scope: Scope, receive: Receive, send: Send) -> None:
+        """GET /api/stream without the middleware stack (see ReferenceApp)."""
+        last_event_id = None
+        for name, value in scope["headers"]:
+            if name == b"last-event-id":
+                last_event_id = value.decode("latin-1")
+                break
+        await stream_response(last_event_id)(scope, receive, send)
+
+    # --allowed-hosts: a Host outside the list gets 400, on the fast path too
+    app.state.stream_app = (
+        TrustedHostMiddleware(stream_app, allowed_hosts=list(settings.allowed_hosts))
+        if settings.allowed_hosts
+        else stream_app
+    )
+    if settings.allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
+
+    @app.get("/static", include_in_schema=False)
+    async def static_folder() -> Response:
+        # relative: the Location never names a host the client made up
+        return Response(status_code=307, headers={"Location": "/static/"})
 
     # Kept for routing (405 with Allow: GET for other methods); ReferenceApp answers GET itself.
     @app.get("/api/stream")

@@ -133,6 +133,19 @@ class Settings:
         "DIR",
         f"folder holding {VUE_FILE_NAME} (default: the wheel's copy, else node_modules/vue/dist)",
     )
+    max_head_bytes: int = _setting(
+        16384, int, "BYTES", "longest request head (request line and headers); longer: 431"
+    )
+    head_timeout: float = _setting(
+        5.0, _to_float, "SECONDS", "seconds a client may take to send its request head (default 5)"
+    )
+    allowed_hosts: tuple[str, ...] = _setting(
+        (),
+        lambda text: tuple(h.strip().lower() for h in text.split(",") if h.strip()),
+        "HOSTS",
+        "comma-separated Host names the server answers (e.g. ram.example,*.example; "
+        "default: any); others get 400",
+    )
     log_level: str = _setting(
         "info", _to_level, "LEVEL", f"one of {', '.join(LOG_LEVELS)} (default info)"
     )
@@ -162,6 +175,14 @@ class Settings:
         _check(
             math.isfinite(self.shutdown_timeout) and 0 < self.shutdown_timeout <= 60,
             f"shutdown-timeout must be > 0 and <= 60 seconds, got {self.shutdown_timeout}",
+        )
+        _check(
+            1024 <= self.max_head_bytes <= 1 << 20,
+            f"max-head-bytes must be from 1024 to 1048576, got {self.max_head_bytes}",
+        )
+        _check(
+            math.isfinite(self.head_timeout) and 0 < self.head_timeout <= 300,
+            f"head-timeout must be > 0 and <= 300 seconds, got {self.head_timeout}",
         )
         _check(
             self.log_level in LOG_LEVELS,

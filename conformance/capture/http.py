@@ -111,6 +111,21 @@ async def _send(
             await asyncio.wait({task}, timeout=1.0)
 
 
+def read_failure(exc: BaseException, received: int) -> str:
+    """One line for an error while reading the body: a reset says so (httpx's ReadError has no
+    text for it), with the body bytes received before it. Never raises."""
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(seen) < 10:
+        seen.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    if any(isinstance(e, ConnectionResetError) for e in seen) or (
+        isinstance(exc, httpx.ReadError) and not str(exc)
+    ):
+        return f"connection reset by the server after {received} body bytes"
+    return f"{type(exc).__name__}: {exc or 'no detail'}"
+
+
 def warm_up(request: CaptureRequest | None = None) -> None:
     """Pay httpx's one-time costs (imports, h2, the request's TLS context) before any stream is
     timed. Never raises (it opens no connection; a CA file that cannot be loaded is reported by
@@ -211,6 +226,10 @@ async def capture(
             end(EndReason.CONNECT_ERROR, explain(request.url, exc))
             cap.t_end = now()
             return cap
+        except httpx.LocalProtocolError as exc:  # refused before anything reached the wire
+            end(EndReason.CONNECT_ERROR, f"bad request (nothing sent): {exc}")
+            cap.t_end = now()
+            return cap
         except httpx.HTTPError as exc:
             end(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}")
             cap.t_end = now()
@@ -274,7 +293,7 @@ async def _read_body(
             end(binding, messages[binding])
             return
         except (httpx.HTTPError, OSError, ValueError) as exc:
-            end(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}")
+            end(EndReason.PROTOCOL_ERROR, read_failure(exc, cap.raw_bytes))
             return
         if not data:
             continue

@@ -12,12 +12,14 @@ without pulling in httpx; :mod:`conformance.capture.recorder` fills it from byte
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
 from conformance.parser import Event, Observation
+from conformance.reprs import clipped
 
 
 class EndReason(StrEnum):
@@ -66,6 +68,25 @@ class Limits:
     max_line_bytes: int = 8 * 1024 * 1024  # the parser drops the rest of a longer line
 
 
+LEFT_MIN = 0.1  # seconds a late client gets however little is left (it still reports)
+
+
+def limits_left(limits: Limits, elapsed: float) -> Limits:
+    """The limits of a client that starts ``elapsed`` seconds into a run bounded by ``limits``:
+    what is left of the deadline (of the hold, for a held run), and no timeout longer than that,
+    so the run still ends on time whatever the server does. Never raises."""
+    if limits.hold is not None:
+        return dataclasses.replace(limits, hold=max(limits.hold - elapsed, LEFT_MIN))
+    rest = max(limits.deadline - elapsed, LEFT_MIN)
+    return dataclasses.replace(
+        limits,
+        deadline=rest,
+        connect_timeout=min(limits.connect_timeout, rest),
+        first_byte_timeout=min(limits.first_byte_timeout, rest),
+        idle_timeout=min(limits.idle_timeout, rest),
+    )
+
+
 # What Chromium's EventSource sends by default (besides User-Agent, Accept-Language and cookies,
 # which vary by browser profile): every coding it sends here, the Recorder decodes. A header of
 # the same name in the request (``-H 'Accept-Encoding: identity'``) replaces it.
@@ -76,7 +97,7 @@ BROWSER_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class CaptureRequest:
     url: str
     method: str = "GET"
@@ -99,13 +120,20 @@ class CaptureRequest:
         overridden = {name.lower() for name, _ in self.headers}
         return [h for h in base if h[0].lower() not in overridden] + list(self.headers)
 
+    def __repr__(self) -> str:
+        body = "None" if self.body is None else clipped(self.body)
+        return f"CaptureRequest({self.method} {self.url!r}, body={body})"
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Chunk:
     t: float  # seconds since the request started
     offset: int  # offset of its first byte in the decoded body
     data: bytes  # decoded (Content-Encoding undone), as a browser's parser sees it
     raw_total: int  # wire bytes of the body received so far (before decoding)
+
+    def __repr__(self) -> str:
+        return f"Chunk(t={self.t:.3f}, offset={self.offset}, data={clipped(self.data)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +178,7 @@ class Redirect:
         return ", ".join(values) if values else None
 
 
-@dataclass
+@dataclass(repr=False)
 class Capture:
     request: CaptureRequest
     end_reason: EndReason = EndReason.CLOSED
@@ -184,6 +212,14 @@ class Capture:
     # Per coding, wire bytes after the end of its compressed data (Chromium ignores them: the
     # gzip members after the first).
     ignored_after_end: list[tuple[str, int]] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        """A summary: a capture may hold a whole stream, never rendered (see conformance.reprs)."""
+        return (
+            f"Capture({self.url or self.request.url!r}, status={self.status}, "
+            f"end={self.end_reason.value}, chunks={len(self.chunks)}, events={len(self.events)}, "
+            f"raw_bytes={self.raw_bytes})"
+        )
 
     @property
     def body(self) -> bytes:

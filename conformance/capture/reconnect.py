@@ -23,7 +23,14 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from conformance.capture.http import capture
-from conformance.capture.model import Capture, CaptureRequest, EndReason, IsLast, Limits
+from conformance.capture.model import (
+    Capture,
+    CaptureRequest,
+    EndReason,
+    IsLast,
+    Limits,
+    limits_left,
+)
 
 CHROMIUM_DEFAULT_DELAY = 3.0  # seconds: Chromium's kDefaultReconnectDelay (event_source.cc)
 
@@ -91,7 +98,9 @@ async def _cut_and_resume(
     delay = min(wanted, delay_max)
     await asyncio.sleep(delay)
     resumed_at = time.monotonic() - t0
-    resumed = await capture(reconnect_request(request, last_event_id(cut)), limits, is_last=is_last)
+    # what is left of the run's deadline: the run ends on time whatever the server does
+    left = limits_left(limits, resumed_at)
+    resumed = await capture(reconnect_request(request, last_event_id(cut)), left, is_last=is_last)
     return cut, resumed, cut_at, resumed_at, delay, wanted
 
 

@@ -8,6 +8,7 @@ a time, one that wedges after a client hangs up).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping
 
@@ -85,6 +86,16 @@ def own_problems(
     if both_complete and len(cap.events) != len(main.events) and not already_said:
         out.append(f"{len(cap.events)} events, the main stream had {len(main.events)}")
     return out
+
+
+def _cut_like(main: Capture, cut: Capture) -> Capture:
+    """The main capture as if it had ended where (and how) ``cut`` did: its first events only."""
+    return dataclasses.replace(
+        main,
+        events=main.events[: len(cut.events)],
+        end_reason=cut.end_reason,
+        end_message=cut.end_message,
+    )
 
 
 def _not_judged(ctx: CheckContext, run: object, count: int) -> Outcome | None:
@@ -242,8 +253,11 @@ def concurrent(ctx: CheckContext) -> Outcome:
     just after a broadcast tick waits a whole period) and was as complete and correct as the
     main stream. fail: no event yet within that time (a server that wedges after a disconnect,
     or serves one client at a time: an aborting client that never got its event says so), or a
-    stream cut short or broken. skip: not run, no 200 main stream, or no client could abort
-    mid-stream (no event to abort after, or the whole stream arrived at once).""",
+    stream cut short or broken. The follow-up starts when the aborting clients have hung up
+    and gets what is left of the run's deadline: cut there, it is judged on what arrived. skip:
+    not run, no 200 main stream, no client could abort mid-stream (no event to abort after, or
+    the whole stream arrived at once), or the deadline left the follow-up less than its patience
+    and no event came.""",
 )
 def disconnect(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
@@ -304,7 +318,18 @@ def disconnect(ctx: CheckContext) -> Outcome:
     follow = run.follow_up
     if follow is None:
         return problem("the follow-up client did not run")
+    left = run.follow_up_deadline
+    # The follow-up gets what is left of the run's deadline: cut there, it is judged on what
+    # arrived (as a held stream is), and not at all if that was less than its patience.
+    cut = left is not None and follow.end_reason is EndReason.DEADLINE
+    if cut and left is not None and not follow.events and left < patience:
+        return skipped(
+            f"the run's deadline left the follow-up client {left:.3g} s, less than its "
+            f"patience ({patience:.3g} s), and no event came in that time"
+        )
     theirs = stream_problems(main, profile)
+    if cut:  # what the main stream cut at the same event would show is not the follow-up's
+        theirs = {**theirs, **stream_problems(_cut_like(main, follow), profile)}
     late = _first_event_problem(follow, patience, 0.0)
     if late is not None:
         problems.append(f"the new client: {late}")

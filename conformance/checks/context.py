@@ -24,6 +24,8 @@ class DisconnectRun:
     aborted: list[Capture] = field(default_factory=list)
     follow_up: Capture | None = None
     follow_up_started: float = 0.0  # seconds after the suite started, when the follow-up began
+    # what was left of the run's deadline for the follow-up (None: the whole deadline)
+    follow_up_deadline: float | None = None
 
     def captures(self) -> list[Capture]:
         """Every capture of the run, aborted ones first (for the report). Never raises."""

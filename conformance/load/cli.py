@@ -162,6 +162,14 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
             f"{max(steps)} streams is above --max-streams-cap {args.max_streams_cap} "
             "(raise the cap if you mean it)"
         )
+    for flag, value in (
+        ("--ramp", args.ramp),
+        ("--interval", args.interval),
+        ("--timeout", args.timeout),
+        ("--p99-limit", args.p99_limit),
+    ):
+        if value is not None and not math.isfinite(value):
+            raise LoadUsageError(f"{flag} must be a finite number: {value!r}")
     if not args.ramp > 0:
         raise LoadUsageError("--ramp must be > 0")
     if not 0 < args.duration <= MAX_DURATION:

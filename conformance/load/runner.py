@@ -44,6 +44,7 @@ from conformance.load.stats import (
     cadence_lateness,
     retry_after_seconds,
 )
+from conformance.reprs import run_quietly
 
 __all__ = [
     "LoadConfig",
@@ -357,8 +358,7 @@ def run_load_sync(
 ) -> LoadReport:
     """:func:`run_load` in a new event loop (uvloop's when installed): what the CLI and the
     benches call. Network failures end up in the report; KeyboardInterrupt propagates."""
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        return runner.run(run_load(config, on_step=on_step))
+    return run_quietly(run_load(config, on_step=on_step), loop_factory=new_event_loop)
 
 
 async def run_load(

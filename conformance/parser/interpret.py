@@ -19,13 +19,14 @@ from conformance.parser.observations import (
     ObservationKind,
     ObservationLog,
 )
+from conformance.reprs import clipped
 
 # distinct unknown field names remembered (a hostile stream can send millions)
 MAX_UNKNOWN_NAMES = 100
 _MAX_RETRY_DIGITS = 4000  # Python refuses int() on longer decimal strings
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Event:
     """A dispatched MessageEvent, as a browser's ``EventSource`` would deliver it."""
 
@@ -37,6 +38,12 @@ class Event:
     # when the blank line's CR or LF arrives (as in browsers), so for a CRLF this points just
     # past the CR: the value never depends on how the stream was split into chunks.
     end: int
+
+    def __repr__(self) -> str:
+        return (
+            f"Event(type={clipped(self.type)}, data={clipped(self.data)}, "
+            f"last_event_id={clipped(self.last_event_id)}, offset={self.offset}, end={self.end})"
+        )
 
 
 # Building an Event without its __init__ (the parser's hot loop does this inline).

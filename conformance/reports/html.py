@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from conformance.capture.model import EndReason
-from conformance.evidence import escape_excerpt
+from conformance.evidence import escape_excerpt, visible
 from conformance.intermediaries import detect
 from conformance.models import Evidence, Result, Verdict
 from conformance.redaction import redact_headers
@@ -64,7 +64,8 @@ tr.fail td:first-child{border-left:3px solid #cf222e} tr.warn td:first-child{bor
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Markup-escaped, and control characters shown as ``\\xNN`` (:func:`visible`)."""
+    return html.escape(visible(str(text)), quote=True)
 
 
 def _badge(verdict: Verdict) -> str:

@@ -73,10 +73,15 @@ def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
     }
 
 
+_DEL_AND_C1 = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
+
+
 def write_json(report: Report, path: str | Path, *, strict: bool = False) -> None:
     text = json.dumps(
         report_to_dict(report, strict=strict), indent=2, ensure_ascii=False, default=str
     )
+    # json escapes C0 itself; DEL and C1 only appear inside strings, where \uNNNN is the same value
+    text = text.translate(_DEL_AND_C1)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text + "\n", encoding="utf-8")

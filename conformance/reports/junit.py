@@ -9,6 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from conformance.evidence import visible
 from conformance.models import Report, Result, Verdict
 
 
@@ -57,8 +58,19 @@ def junit_tree(report: Report, *, strict: bool = False) -> ET.Element:
             out.text = "WARNING: " + _details(result)
     root = ET.Element("testsuites")
     root.append(suite)
+    _show_controls(root)
     ET.indent(root)
     return root
+
+
+def _show_controls(root: ET.Element) -> None:
+    """Control characters from the server as ``\\xNN``: XML 1.0 cannot hold most of them (the
+    file would not parse) and a terminal acts on the rest."""
+    for element in root.iter():
+        if element.text:
+            element.text = visible(element.text)
+        for key, value in element.attrib.items():
+            element.attrib[key] = visible(value)
 
 
 def write_junit(report: Report, path: str | Path, *, strict: bool = False) -> None:

@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Sequence
 
 from conformance.checks.registry import CheckSpec
+from conformance.evidence import visible
 from conformance.intermediaries import detect
 from conformance.models import Report, Verdict
 
@@ -29,14 +30,16 @@ def render_report(report: Report, *, color: bool = False, strict: bool = False) 
     seen = detect(cap.headers)
     if seen:
         lines.append("  through: " + ", ".join(i.describe() for i in seen))
+    # what came from the server is shown, never acted on by a terminal (colour comes after)
+    lines = [visible(line) for line in lines]
     lines.append("")
     for result in report.results:
         mark = _MARK[result.verdict]
         if color:
             mark = f"\x1b[{_COLOR[result.verdict]}m{mark}\x1b[0m"
-        lines.append(f"{result.check_id:<{width}}  {mark}  {result.reason}")
+        lines.append(f"{result.check_id:<{width}}  {mark}  {visible(result.reason)}")
         if result.verdict in (Verdict.FAIL, Verdict.WARN):
-            lines.extend(f"{'':<{width}}        {e.describe()}" for e in result.evidence)
+            lines.extend(f"{'':<{width}}        {visible(e.describe())}" for e in result.evidence)
     counts = report.counts()
     lines += [
         "",

@@ -4,6 +4,7 @@ converters the table uses (headers, bodies, globs)."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -149,6 +150,10 @@ class Setting:
 
 
 def _bound_problem(bound: Bound, value: Any) -> str:
+    """Why ``value`` breaks ``bound`` ("" when it does not); NaN and infinities never pass: a
+    limit of ``nan`` or ``inf`` would silently remove the limit."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a finite number"
     if bound == ">0" and not value > 0:
         return "> 0"
     if bound == ">=0" and not value >= 0:
@@ -156,19 +161,75 @@ def _bound_problem(bound: Bound, value: Any) -> str:
     return ""
 
 
+# RFC 9110 token characters: what a method or a header name may hold
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _token_problem(text: str) -> str:
+    bad = sorted({c for c in text if c not in _TCHAR})
+    if not text:
+        return "is empty"
+    return f"holds {''.join(bad)!r}, not allowed in an HTTP token" if bad else ""
+
+
+def _value_problem(text: str) -> str:
+    """Why ``text`` cannot be sent as a header value ("" when it can): CR, LF and NUL would
+    split or end the head; other control characters and non-ASCII are refused by the client."""
+    for c in text:
+        if c in "\r\n\0":
+            return f"holds {c!r}, which would split the request head"
+        if (ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F:
+            return f"holds the control character {c!r}"
+        if ord(c) > 0x7E:
+            return f"holds {c!r}: header values are sent as ASCII"
+    return ""
+
+
+def parse_method(text: Any) -> Any:
+    """``--method`` / ``request.method``: an HTTP token, upper-cased; raises SettingError."""
+    if not isinstance(text, str):
+        return text  # the type check names it
+    problem = _token_problem(text)
+    if problem:
+        raise SettingError(f"method {text!r} {problem}")
+    return text.upper()
+
+
+def parse_field_value(text: Any) -> Any:
+    """``--last-event-id`` / ``request.last_event_id``: sendable as a header value as given;
+    raises SettingError."""
+    if isinstance(text, str):
+        problem = _value_problem(text)
+        if problem:
+            raise SettingError(f"last-event-id {text!r} {problem}")
+    return text
+
+
+def _checked_header(name: str, value: str) -> tuple[str, str]:
+    problem = _token_problem(name)
+    if problem:
+        raise SettingError(f"header name {name!r} {problem}")
+    problem = _value_problem(value)
+    if problem:
+        raise SettingError(f"header {name} value {value!r} {problem}")
+    return name, value
+
+
 def parse_header(text: str) -> list[tuple[str, str]]:
-    """``Name: value`` (the -H flag) to a pair; raises SettingError with a one-line reason."""
+    """``Name: value`` (the -H flag) to a pair; raises SettingError with a one-line reason (no
+    colon, a name that is not a token, a value with CR, LF, NUL or another control character)."""
     name, sep, rest = text.partition(":")
     if not sep or not name.strip():
         raise SettingError(f"header {text!r} is not 'Name: value'")
-    return [(name.strip(), rest.strip())]
+    return [_checked_header(name.strip(), rest.strip())]
 
 
 def headers_from_mapping(mapping: Any) -> tuple[tuple[str, str], ...]:
-    """A profile's ``[request.headers]`` table to pairs; raises ProfileError when not a table."""
+    """A profile's ``[request.headers]`` table to pairs; raises ProfileError when not a table and
+    SettingError for a name or value that cannot be sent (as :func:`parse_header`)."""
     if not isinstance(mapping, Mapping):
         raise ProfileError("request.headers must be a table of name = value")
-    return tuple((str(k), str(v)) for k, v in mapping.items())
+    return tuple(_checked_header(str(k), str(v)) for k, v in mapping.items())
 
 
 def merge_headers(
@@ -180,12 +241,16 @@ def merge_headers(
 
 
 def read_body(text: str) -> str:
-    """The request body of ``--data``: the text itself, or the file named after ``@``."""
+    """The request body of ``--data``: the text itself, or the file named after ``@``.
+
+    A file is sent byte for byte: bytes that are not UTF-8 are kept as surrogate escapes, which
+    :meth:`conformance.profiles.Profile.capture_request` turns back into the same bytes. Raises
+    SettingError naming the file when it cannot be read."""
     if not text.startswith("@"):
         return text
     try:
-        with open(text[1:], encoding="utf-8") as fh:
-            return fh.read()
+        with open(text[1:], "rb") as fh:
+            return fh.read().decode("utf-8", "surrogateescape")
     except OSError as exc:
         raise SettingError(f"cannot read body file {text[1:]}: {exc.strerror or exc}") from None
 

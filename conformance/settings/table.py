@@ -20,8 +20,10 @@ from conformance.settings.setting import (
     body_from_file,
     headers_from_mapping,
     parse_cacert,
+    parse_field_value,
     parse_globs,
     parse_header,
+    parse_method,
     parse_origin,
     read_body,
 )
@@ -161,7 +163,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("options", dict, "settings of checks added by extensions", flag=None, from_toml=dict),
     # the request ([request])
-    Setting("method", str, "HTTP method (GET)", REQUEST, metavar="METHOD", parse=str.upper),
+    Setting(
+        "method",
+        str,
+        "HTTP method (GET)",
+        REQUEST,
+        metavar="METHOD",
+        parse=parse_method,
+        from_toml=parse_method,
+    ),
     Setting(
         "headers",
         tuple,
@@ -186,7 +196,16 @@ SETTINGS: tuple[Setting, ...] = (
         parse=read_body,
         from_toml=body_from_file,
     ),
-    Setting("last_event_id", str, "Last-Event-ID header", REQUEST, metavar="ID", optional=True),
+    Setting(
+        "last_event_id",
+        str,
+        "Last-Event-ID header",
+        REQUEST,
+        metavar="ID",
+        optional=True,
+        parse=parse_field_value,
+        from_toml=parse_field_value,
+    ),
     Setting(
         "origin",
         str,

@@ -797,3 +797,26 @@ def test_disconnect_patience_comes_from_the_main_streams_pace() -> None:
     assert result.verdict is FAIL
     assert "no event in time" in result.reason
     assert "no event yet within 8.88 s" in result.reason
+
+
+def test_disconnect_follow_up_cut_by_the_runs_deadline_is_judged_on_what_arrived() -> None:
+    """The follow-up gets what is left of the deadline (issue 16): cut there, not its fault."""
+    main, profile = ram_capture()
+    aborted = [
+        dataclasses.replace(ram_capture(ram_messages()[:1])[0], end_reason=EndReason.ABORTED)
+    ]
+    part = dataclasses.replace(ram_capture(ram_messages()[:8])[0], end_reason=EndReason.DEADLINE)
+    cut = DisconnectRun(aborted, part, 0.1, follow_up_deadline=4.0)
+    result = run_check("stream.disconnect", main, profile, disconnect=cut)
+    assert result.verdict is PASS, result.reason
+    # the same capture with the whole deadline to itself: cut short, a fail
+    whole = DisconnectRun(aborted, part, 0.1)
+    assert run_check("stream.disconnect", main, profile, disconnect=whole).verdict is FAIL
+    empty = make([], end_reason=EndReason.DEADLINE, profile=profile)[0]
+    short = DisconnectRun(aborted, empty, 0.1, follow_up_deadline=0.2)
+    result = run_check("stream.disconnect", main, profile, disconnect=short)
+    assert result.verdict is SKIP
+    assert "left the follow-up client 0.2 s" in result.reason
+    silent = dataclasses.replace(empty, t_end=50.0)  # 50 s left, and no event in them
+    ample = DisconnectRun(aborted, silent, 0.1, follow_up_deadline=50.0)
+    assert run_check("stream.disconnect", main, profile, disconnect=ample).verdict is FAIL

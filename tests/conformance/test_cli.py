@@ -168,6 +168,15 @@ def test_progress_line_on_request(base: str) -> None:
         (["http://127.0.0.1:9/x", "--deadline", "-1"], "must be > 0"),
         (["http://127.0.0.1:9/x", "-H", "no colon"], "is not 'Name: value'"),
         (["http://127.0.0.1:9/x", "--body", "@/nonexistent/body"], "cannot read body file"),
+        (["http://127.0.0.1:9/x", "--deadline", "nan"], "must be a finite number"),
+        (["http://127.0.0.1:9/x", "--idle-timeout", "inf"], "must be a finite number"),
+        # local request errors: refused before anything is sent, the user's mistake (issue 16)
+        (["http://127.0.0.1:9/x", "-H", "X-A: a\r\nX-B: b"], "would split the request head"),
+        (["http://127.0.0.1:9/x", "-H", "Bad Name: 1"], "not allowed in an HTTP token"),
+        (["http://127.0.0.1:9/x", "-H", "X-A: caf\u00e9"], "sent as ASCII"),
+        (["http://127.0.0.1:9/x", "--method", "GE T"], "method 'GE T'"),
+        (["http://127.0.0.1:9/x", "--last-event-id", "1\r\n2"], "would split the request head"),
+        (["http://127.0.0.1:9/x", "--last-event-id", "1\x002"], "would split the request head"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(argv: list[str], words: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import math
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from conformance.settings import (
     RUN,
     SETTINGS,
     RunOptions,
+    Setting,
     add_arguments,
     run_options,
 )
@@ -113,6 +115,52 @@ def test_flag_values_are_checked_with_one_line_reasons() -> None:
     with pytest.raises(errors.ProfileError, match="cadence_tolerance must be > 0"):
         profile_from_mapping({"cadence_tolerance": 0})
     assert profile_from_flags({"close_grace": "0"}).limits.close_grace == 0  # >= 0, like files
+
+
+NUMERIC = [s for s in SETTINGS if s.kind in (int, float)]
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "Infinity", "-1"])
+@pytest.mark.parametrize("setting", NUMERIC, ids=lambda s: s.name)
+def test_every_numeric_flag_refuses_nan_infinities_and_negatives(
+    setting: Setting, text: str
+) -> None:
+    """``--deadline nan`` used to remove the deadline, ``--idle-timeout nan`` to end at once."""
+    with pytest.raises(errors.SettingError) as caught:
+        setting.from_text(text)
+    message = str(caught.value)
+    assert "\n" not in message
+    if setting.kind is int and text != "-1":
+        assert "not an integer" in message
+    elif text == "-1":
+        assert "must be >" in message
+    else:
+        assert "must be a finite number" in message
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, -1.0, -1])
+@pytest.mark.parametrize("setting", NUMERIC, ids=lambda s: s.name)
+def test_every_numeric_profile_key_refuses_nan_infinities_and_negatives(
+    setting: Setting, value: float
+) -> None:
+    # (a float for an int key is a type error: refused too)
+    section = {LIMITS: "limits", "request": "request"}.get(setting.section)
+    data: dict[str, object] = {setting.name: value}
+    if section:
+        data = {section: data}
+    if setting.section == RUN:
+        with pytest.raises(errors.UsageError):
+            setting.check(value)
+        return
+    with pytest.raises(errors.ProfileError):
+        profile_from_mapping(data)
+
+
+def test_a_toml_profile_with_nan_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text("[limits]\ndeadline = nan\n")
+    with pytest.raises(errors.ProfileError, match="deadline must be a finite number"):
+        load_profile(str(path))
 
 
 def test_headers_replace_by_name_and_method_is_upper_case() -> None:

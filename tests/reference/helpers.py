@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from reference.__main__ import StreamingServer
+from reference.__main__ import StreamingServer, http_protocol
 from reference.settings import Settings
 from testing.support import free_port
 
@@ -78,6 +78,7 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=2,
+        http=http_protocol(app.state.settings),  # the request-head bounds, as create_server
     )
     server = StreamingServer(config, app.state.hub, shutdown_timeout=5.0)
     # Leave the test process's signal handlers alone.
