@@ -162,9 +162,9 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
             f"{max(steps)} streams is above --max-streams-cap {args.max_streams_cap} "
             "(raise the cap if you mean it)"
         )
+    # (--interval comes from the settings table, which refuses non-finite numbers itself)
     for flag, value in (
         ("--ramp", args.ramp),
-        ("--interval", args.interval),
         ("--timeout", args.timeout),
         ("--p99-limit", args.p99_limit),
     ):
