@@ -37,6 +37,9 @@ from testing.endless_servers import (
 from testing.rawhttp import Handler, threaded_sse_server
 from tests.conformance.fast_suite import fast_profile
 
+# Each case holds a stream for seconds (that is the point): `nox -s slow` (CI runs it).
+pytestmark = pytest.mark.slow
+
 HOLD = 3.5
 
 

@@ -17,6 +17,9 @@ import pytest
 from conformance.cli import main
 from testing.rawhttp import Exchange, threaded_sse_server
 
+# Each case waits out a 10 s deadline: `nox -s slow` (CI runs it).
+pytestmark = pytest.mark.slow
+
 SSE = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
 CHUNKED = [*SSE, ("Transfer-Encoding", "chunked")]
 DEADLINE = 3.0

@@ -44,6 +44,9 @@ FAST = (
     "0.5",
 )
 
+# Each case runs a whole pytest session against a live stream: `nox -s slow` (CI runs it).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def good() -> Iterator[RunningServer]:
