@@ -166,7 +166,9 @@ class SSESuite(pytest.Collector):
         state = self.config.stash[STATE]
         return [
             SSECheckItem.from_parent(self, name=spec.id, check_id=spec.id, title=spec.title)
-            for spec in checks.select(state.options.only, state.options.skip)
+            for spec in checks.select(
+                state.options.only, state.options.skip, state.profile.contract
+            )
         ]
 
 

@@ -257,7 +257,7 @@ async def run_suite(
     verdicts).
     """
     validate_profile(profile)
-    specs = checks.select(only, skip)
+    specs = checks.select(only, skip, profile.contract)
     needs = set().union(*(s.needs for s in specs)) if specs else set()
     async with contextlib.AsyncExitStack() as stack:
         page = None

@@ -181,15 +181,34 @@ def get(check_id: str) -> CheckSpec:
     return REGISTRY[check_id]
 
 
-def select(only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[CheckSpec]:
+class _EveryContract:
+    """The default of :func:`select`'s ``contract``: do not narrow to one contract."""
+
+
+EVERY_CONTRACT = _EveryContract()
+
+
+def select(
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    contract: str | _EveryContract | None = EVERY_CONTRACT,
+) -> list[CheckSpec]:
     """Checks whose id matches any ``only`` glob (all when empty) and no ``skip`` glob.
 
-    Raises SelectionError (a UsageError, so a ValueError) when a glob matches nothing, so a typo
-    is never a silently empty run.
+    ``contract`` (a profile's contract, None for none): with no ``only``, other contracts'
+    checks are left out, since they could only skip ("not an MCP server") and bury the verdicts
+    that matter; a check an ``only`` glob names is kept whatever its contract, as asked. Raises
+    SelectionError (a UsageError, so a ValueError) when a glob matches nothing, so a typo is
+    never a silently empty run.
     """
     specs = all_checks()
     for pattern in (*only, *skip):
         if not any(fnmatch.fnmatchcase(s.id, pattern) for s in specs):
             raise SelectionError(f"no check matches {pattern!r} (see --list-checks)")
-    chosen = [s for s in specs if not only or any(fnmatch.fnmatchcase(s.id, p) for p in only)]
+    if only:
+        chosen = [s for s in specs if any(fnmatch.fnmatchcase(s.id, p) for p in only)]
+    elif isinstance(contract, _EveryContract):
+        chosen = specs
+    else:
+        chosen = for_profile(contract)
     return [s for s in chosen if not any(fnmatch.fnmatchcase(s.id, p) for p in skip)]

@@ -51,6 +51,40 @@ async def test_only_and_skip_decide_which_clients_connect() -> None:
         server.close()
 
 
+def test_a_profile_runs_only_its_own_contract_checks_unless_named() -> None:
+    """Other contracts' checks could only skip ("not an MCP server"): a run leaves them out."""
+    contract_of = checks.registry.contract_of
+    generic = {s.id for s in checks.select(contract=None)}
+    assert "http.status" in generic
+    assert "reconnect.resume" in generic
+    assert all(contract_of(checks.registry.get(i)) is None for i in generic)
+    openai = {s.id for s in checks.select(contract="openai-chat")}
+    assert openai - generic == {"openai.chunk"}
+    assert {s.id for s in checks.select(["mcp.*"], contract=None)} >= {"mcp.initialize"}
+    everything = {s.id for s in checks.select()}  # no contract given: the whole catalogue
+    assert {"openai.chunk", "mcp.initialize", "graphql.next"} <= everything
+
+
+async def test_a_run_reports_no_other_contract_checks() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(HEAD + b"".join(frame(ram_messages())))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    profile = load_profile("ram-monitor").replace(interval=None, close_grace=0.5)
+    try:
+        report = await run_suite(url, profile, skip=["stream.*", "reconnect.*", "browser.*"])
+    finally:
+        server.close()
+    ids = {r.check_id for r in report.results}
+    assert "payload.ram-format" in ids
+    assert "http.status" in ids
+    assert not {i for i in ids if i.split(".")[0] in ("openai", "anthropic", "mcp", "graphql")}
+
+
 def test_select_rejects_a_glob_matching_nothing() -> None:
     with pytest.raises(ValueError, match="no check matches"):
         checks.select(["htp.*"])
