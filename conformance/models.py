@@ -6,10 +6,11 @@ these objects alone, and so checks stay pure functions that tests can feed hand-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from conformance.browser.model import BrowserRun
@@ -107,6 +108,15 @@ def skipped(reason: str) -> Outcome:
 UNREACHABLE_EXIT = 2
 
 
+class FollowUpRecord(Protocol):
+    """What a contract's follow-up job (an MCP session, a second graphql-sse query) recorded:
+    the checks read its own fields; reports list its requests through :meth:`requests`."""
+
+    def requests(self) -> Sequence[tuple[str, Capture]]:
+        """Each request sent, labelled as reports show it, with its capture, in order."""
+        ...
+
+
 @dataclass(repr=False)
 class Report:
     target: str
@@ -117,6 +127,8 @@ class Report:
     capture: Capture
     extra_captures: dict[str, list[Capture]] = field(default_factory=dict)
     browser: BrowserRun | None = None  # --browser: what headless Chromium's EventSource saw
+    # contracts' follow-up records by ``needs`` name (conformance.contracts.follow_ups)
+    follow_ups: dict[str, FollowUpRecord] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         """A summary: the report holds its captures, never rendered (see conformance.reprs)."""

@@ -31,7 +31,7 @@ from conformance.capture.reconnect import ReconnectRun, default_cut_after, recon
 from conformance.checks.context import CheckContext, DisconnectRun
 from conformance.checks.registry import CheckSpec
 from conformance.contracts.follow_ups import FOLLOW_UPS, validate_profile
-from conformance.models import Report, Result, Verdict
+from conformance.models import FollowUpRecord, Report, Result, Verdict
 from conformance.profiles import Profile
 from conformance.reprs import run_quietly
 from conformance.settings import RunOptions
@@ -314,7 +314,7 @@ async def _run(
         ticker.cancel()
     if progress is not None:
         progress(Progress(len(main.events), main.decoded_bytes, time.monotonic() - t0, "judging"))
-    follow_ups: dict[str, object] = {}
+    follow_ups: dict[str, FollowUpRecord] = {}
     for name, job in FOLLOW_UPS.items():
         if name in needs and (record := await job(target, profile, main)) is not None:
             follow_ups[name] = record
@@ -333,6 +333,7 @@ async def _run(
         capture=main,
         extra_captures=extra,
         browser=extras.get("browser"),
+        follow_ups=follow_ups,
     )
 
 

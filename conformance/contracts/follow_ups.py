@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from conformance.capture.model import Capture
 from conformance.contracts import graphql_session, mcp_session
+from conformance.models import FollowUpRecord
 from conformance.profiles import Profile
 
-FollowUp = Callable[[str, Profile, Capture], Awaitable[object | None]]
+FollowUp = Callable[[str, Profile, Capture], Awaitable[FollowUpRecord | None]]
 # job(target, profile, main) -> record, or None when the profile is not its contract.
 FOLLOW_UPS: dict[str, FollowUp] = {
     "mcp": mcp_session.follow_up,

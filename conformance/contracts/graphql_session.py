@@ -25,6 +25,10 @@ class GraphqlRun:
     query: str
     capture: Capture
 
+    def requests(self) -> list[tuple[str, Capture]]:
+        """The one request, labelled as reports name it. Never raises."""
+        return [("POST of an operation that fails validation", self.capture)]
+
 
 async def follow_up(target: str, profile: Profile, main: Capture) -> GraphqlRun | None:
     """POST a query that fails validation, as the profile's request does; None for other contracts.

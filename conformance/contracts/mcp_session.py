@@ -74,6 +74,10 @@ class McpRun:
     def get(self, step: str) -> Exchange | None:
         return next((e for e in self.exchanges if e.step == step), None)
 
+    def requests(self) -> list[tuple[str, Capture]]:
+        """Each exchange labelled as reports name it (:data:`LABELS`). Never raises."""
+        return [(LABELS.get(e.step, e.step), e.capture) for e in self.exchanges]
+
 
 def protocol_version(profile: Profile) -> str | None:
     """The MCP-Protocol-Version header the profile sends, or None."""

@@ -4,19 +4,15 @@ event leaves a gap instead of shifting every row after it."""
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
 from conformance.browser.compare import Row, describe, expected, rows
+from conformance.reports.markup import escape as _e
 
 if TYPE_CHECKING:
     from conformance.models import Report
 
 MAX_ROWS = 200  # a long stream's first rows; the check's verdict already names the first difference
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _cell(row: Row, side: str) -> str:

@@ -11,7 +11,6 @@ inline CSS, an inline SVG drawn here, and no script at all. Everything from the 
 
 from __future__ import annotations
 
-import html
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -20,11 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from conformance.capture.model import EndReason
-from conformance.evidence import escape_excerpt, visible
+from conformance.evidence import escape_excerpt
 from conformance.intermediaries import detect
 from conformance.models import Evidence, Result, Verdict
 from conformance.redaction import redact_headers
 from conformance.reports.browser_columns import browser_section
+from conformance.reports.markup import escape as _e
+from conformance.reports.requests import requests_section
 
 if TYPE_CHECKING:
     from conformance.capture.model import Capture
@@ -61,11 +62,6 @@ font-size:12px;font-weight:600;text-transform:uppercase}
 details{margin:8px 0} summary{cursor:pointer;font-weight:600}
 tr.fail td:first-child{border-left:3px solid #cf222e} tr.warn td:first-child{border-left:3px solid #9a6700}
 """
-
-
-def _e(text: object) -> str:
-    """Markup-escaped, and control characters shown as ``\\xNN`` (:func:`visible`)."""
-    return html.escape(visible(str(text)), quote=True)
 
 
 def _badge(verdict: Verdict) -> str:
@@ -114,6 +110,7 @@ def render_html(report: Report, *, launch_output: str | None = None, strict: boo
         _legend(bool(profile.interval and cap.events), bool(report.extra_captures)),
         _http_section(cap),
         _events_table(cap),
+        requests_section(report),
         browser_section(report),
     ]
     if launch_output is not None:

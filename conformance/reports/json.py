@@ -3,7 +3,9 @@
 Keys required by the issue: target, profile, started, duration_s, exit_code, checks[id, title,
 severity, verdict, detail, spec], events[type, data, last_event_id, t], http[status, headers].
 Added (never renamed): checks[].evidence, end, capture stats, profile_settings, intermediaries
-(the proxies and CDNs the response headers name, :mod:`conformance.intermediaries`).
+(the proxies and CDNs the response headers name, :mod:`conformance.intermediaries`), requests
+(every other request of the run: extra clients, an MCP session's, :mod:`.requests`), browser
+(what ``--browser``'s EventSource dispatched, or null).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from conformance.intermediaries import detect
 from conformance.models import Report
 from conformance.redaction import redact_headers
+from conformance.reports.requests import other_requests, request_summary
 
 
 def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
@@ -69,7 +72,31 @@ def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
             "retry": cap.retry,
             "observations_dropped": cap.observations_dropped,
         },
+        "requests": [request_summary(item) for item in other_requests(report)],
+        "browser": _browser(report),
         "profile_settings": report.profile.summary(),
+    }
+
+
+def _browser(report: Report) -> dict[str, Any] | None:
+    """What Chromium's EventSource did (--browser), or None without one. Never raises."""
+    run = report.browser
+    if run is None:
+        return None
+    return {
+        "page_url": run.page_url,
+        "stream_url": run.stream_url,
+        "with_credentials": run.with_credentials,
+        "status": run.status,
+        "opened": run.opened,
+        "closed_by": str(run.closed_by),
+        "problem": run.problem,
+        "states": [{"event": s.event, "ready_state": s.ready_state, "t": s.t} for s in run.states],
+        "console": list(run.console),
+        "events": [
+            {"type": e.type, "data": e.data, "last_event_id": e.last_event_id, "t": round(e.t, 4)}
+            for e in run.events
+        ],
     }
 
 

@@ -16,6 +16,8 @@ from conformance.contracts.follow_ups import validate_profile
 from conformance.contracts.mcp_session import Exchange, McpRun
 from conformance.models import Outcome, OutcomeKind, Report, Verdict
 from conformance.profiles import Profile, ProfileError, load_profile
+from conformance.reports.html import render_html
+from conformance.reports.json import report_to_dict
 from conformance.runner import run_suite_sync
 from testing.support import server_process, uvicorn_thread
 from tests.integrations.fetch_only import without_fetch_only
@@ -65,6 +67,18 @@ def test_the_session_is_driven_in_order(profile: Profile) -> None:
     assert isinstance(resume, dict)
     assert resume["last-event-id"] == "ev-3"  # the tools/list stream's priming id
     assert report.result("mcp.resume").verdict is Verdict.PASS
+    # the JSON report lists the session's requests after the initialize POST (the main capture)
+    session = [r for r in report_to_dict(report)["requests"] if r["source"] == "mcp"]
+    assert [(r["label"], r["method"], r["status"]) for r in session] == [
+        ("notifications/initialized POST", "POST", 202),
+        ("tools/list POST", "POST", 200),
+        ("tools/list POST without session id", "POST", 400),
+        ("GET with Last-Event-ID", "GET", 200),
+        ("DELETE", "DELETE", 200),
+        ("ping POST after DELETE", "POST", 404),
+    ]
+    assert ["Last-Event-ID", "ev-3"] in session[3]["request_headers"]
+    assert "Other requests (" in render_html(report)
 
 
 @pytest.mark.parametrize("variant", ["good", "json"])

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.browser.model import CLOSED, OPEN, BrowserEvent, BrowserRun, ClosedBy, StateChange
+from conformance.capture import Capture, CaptureRequest, EndReason
 from conformance.errors import UsageError
 from conformance.models import Evidence, Report, Verdict
 from conformance.profiles import Profile
@@ -99,3 +101,73 @@ def test_write_reports_writes_each_file_and_fails_in_one_line(tmp_path: Path) ->
     blocker.write_text("x")
     with pytest.raises(UsageError, match="cannot write a report"):
         write_reports(report, json=blocker / "r.json")
+
+
+class _Record:
+    """A contract's follow-up record (FollowUpRecord), as an MCP session's would be."""
+
+    def __init__(self, *requests: tuple[str, Capture]) -> None:
+        self._requests = requests
+
+    def requests(self) -> list[tuple[str, Capture]]:
+        return list(self._requests)
+
+
+def report_with_other_requests() -> Report:
+    main = capture_of([(0.01, '"a"')])
+    client = capture_of([(0.01, '"a"')], end_reason=EndReason.CLOSED)
+    asked = capture_of([], end_reason=EndReason.CLOSED)
+    asked.request = CaptureRequest(
+        "http://127.0.0.1:9/mcp", "POST", (("Mcp-Session-Id", "s-secret-1"),), b"{}"
+    )
+    asked.status = 400
+    asked.end_message = "bad \x1b[31m request"
+    report = report_of(main, [result("http.status", Verdict.PASS, "200 OK")])
+    report.extra_captures = {"concurrent": [client, client]}
+    report.follow_ups = {"mcp": _Record(("tools/list POST without session id", asked))}
+    return report
+
+
+def test_every_other_request_is_in_the_json_and_html_reports() -> None:
+    report = report_with_other_requests()
+    rows = report_to_dict(report)["requests"]
+    assert [(r["source"], r["label"], r["status"], r["events"]) for r in rows] == [
+        ("concurrent", "client 1", 200, 1),
+        ("concurrent", "client 2", 200, 1),
+        ("mcp", "tools/list POST without session id", 400, 0),
+    ]
+    assert rows[2]["method"] == "POST"
+    assert ["Mcp-Session-Id", "<redacted, 10 chars>"] in rows[2]["request_headers"]
+    page = render_html(report)
+    assert "Other requests (3)" in page
+    assert "s-secret-1" not in page  # request headers are not in the table at all
+    assert "\x1b" not in page
+    assert "bad \\x1b[31m request" in page
+
+
+def test_no_other_request_no_section_and_no_browser_run() -> None:
+    report = labelled_report()
+    assert report_to_dict(report)["requests"] == []
+    assert report_to_dict(report)["browser"] is None
+    assert "Other requests" not in render_html(report)
+
+
+def test_the_browser_run_is_in_the_json_report() -> None:
+    report = labelled_report()
+    report.browser = BrowserRun(
+        page_url="http://127.0.0.1:9/",
+        stream_url="http://127.0.0.1:9/api/stream",
+        with_credentials=False,
+        executable="/usr/bin/chromium",
+        events=(BrowserEvent("message", '"a"', "", 0.012),),
+        states=(StateChange("open", OPEN, 0.005), StateChange("error", CLOSED, 0.03)),
+        status=200,
+        closed_by=ClosedBy.STREAM,
+    )
+    run = report_to_dict(report)["browser"]
+    assert run["opened"] is True
+    assert run["status"] == 200
+    assert run["closed_by"] == "stream"
+    assert run["events"] == [{"type": "message", "data": '"a"', "last_event_id": "", "t": 0.012}]
+    assert [s["event"] for s in run["states"]] == ["open", "error"]
+    json.dumps(run)  # plain JSON values only
