@@ -13,6 +13,8 @@ is assumed to be on the endpoint's origin, which needs no CORS.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -80,6 +82,17 @@ def hops(cap: Capture) -> list[Hop]:
     return out
 
 
+def redirect_tainted(urls: Sequence[str], page: str) -> bool:
+    """Fetch's "redirect-tainted origin" for a request whose URL list is ``urls``: a hop to
+    another origin from a URL that is not on the page's origin. The browser then serializes the
+    request's origin as ``null``: it sends ``Origin: null`` and the CORS check wants
+    ``Access-Control-Allow-Origin: null`` (or ``*``). Never raises."""
+    return any(
+        origin_of(url) != origin_of(last) and origin_of(last) != page
+        for last, url in itertools.pairwise(urls)
+    )
+
+
 def cors_failure(hop: Hop, origin: str, credentials: bool) -> str | None:
     """Fetch's CORS check on one response: why it fails, or None when it passes. Never raises.
 
@@ -93,7 +106,7 @@ def cors_failure(hop: Hop, origin: str, credentials: bool) -> str | None:
     if value == "*":
         return f"{ALLOW_ORIGIN}: * is refused with credentials (withCredentials needs {origin})"
     if value != origin:
-        return f"{ALLOW_ORIGIN}: {value} is not the page's origin {origin}"
+        return f"{ALLOW_ORIGIN}: {value} is not the Origin sent ({origin})"
     if not credentials:
         return None
     allowed = hop.allow_credentials
@@ -114,8 +127,11 @@ def cors_failure(hop: Hop, origin: str, credentials: bool) -> str | None:
     doc="""skip: no --origin (a same-origin page needs no CORS), or no response. pass: the origin
     is the endpoint's own, or every response that is cross-origin for the page (redirects
     included) allows it: Access-Control-Allow-Origin `*` or the exact origin; with
-    --with-credentials exactly the origin and Access-Control-Allow-Credentials `true`. fail: the
-    first response that does not (the browser turns it into a network error: onerror, no event).""",
+    --with-credentials exactly the origin and Access-Control-Allow-Credentials `true`. After a
+    redirect to another origin from a URL not on the page's origin (Fetch's redirect-tainted
+    origin) the browser sends `Origin: null`, and later answers must allow `null` (or `*`).
+    fail: the first response that does not (the browser turns it into a network error: onerror,
+    no event).""",
 )
 def origin(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
@@ -127,19 +143,28 @@ def origin(ctx: CheckContext) -> Outcome:
         return skipped(f"no response ({cap.end_reason}); http.status reports it")
     credentials = ctx.profile.with_credentials
     mode = "with credentials" if credentials else "without credentials"
-    tainted = False  # once a response is cross-origin for the page, every later one is checked
+    cross = False  # once a response is cross-origin for the page, every later one is checked
     checked = 0
-    for hop in hops(cap):
-        tainted = tainted or origin_of(hop.url) != page
-        if not tainted:
+    every = hops(cap)
+    urls = [hop.url for hop in every]
+    for k, hop in enumerate(every):
+        cross = cross or origin_of(hop.url) != page
+        if not cross:
             continue
         checked += 1
-        why = cors_failure(hop, page, credentials)
+        tainted = redirect_tainted(urls[: k + 1], page)
+        sent = "null" if tainted else page
+        why = cors_failure(hop, sent, credentials)
         if why is not None:
             evidence = [header_evidence(ALLOW_ORIGIN.lower(), hop.allow_origin)]
-            if credentials and hop.allow_origin == page:
+            if credentials and hop.allow_origin == sent:
                 evidence.append(header_evidence(ALLOW_CREDENTIALS.lower(), hop.allow_credentials))
-            evidence.append(Evidence(None, f"Origin: {page} ({mode})"))
+            evidence.append(Evidence(None, f"Origin: {sent} ({mode})"))
+            if tainted:
+                why += (
+                    f" (after the redirect to another origin the browser sends Origin: null, a"
+                    f" redirect-tainted origin: the answer must allow null{'' if credentials else ' or *'})"
+                )
             return problem(
                 f"{hop.label}: {why}: a page on {page} gets a network error (onerror, no event)",
                 *evidence,

@@ -178,6 +178,45 @@ def test_only_cross_origin_hops_are_checked() -> None:
 
 
 @pytest.mark.parametrize(
+    ("first", "allow", "with_credentials", "verdict"),
+    [
+        # api.test -> cdn.test: a cross-origin hop from a URL not on the page's origin taints the
+        # request's origin (Fetch: redirect-tainted origin), so the browser sends "Origin: null"
+        # and the CORS check after it wants "null" (or "*" without credentials)
+        ("http://api.test/old", APP, False, Verdict.FAIL),
+        ("http://api.test/old", "null", False, Verdict.PASS),
+        ("http://api.test/old", "*", False, Verdict.PASS),
+        ("http://api.test/old", "null", True, Verdict.PASS),
+        # from the page's own origin to the endpoint: not tainted, the page's origin is sent
+        (f"{APP}/old", APP, False, Verdict.PASS),
+        (f"{APP}/old", "null", False, Verdict.FAIL),
+        # a redirect within one origin taints nothing
+        ("http://cdn.test/old", APP, False, Verdict.PASS),
+    ],
+)
+def test_a_cross_origin_redirect_taints_the_origin_the_browser_sends(
+    first: str, allow: str, with_credentials: bool, verdict: Verdict
+) -> None:
+    headers: tuple[tuple[str, str], ...] = (("access-control-allow-origin", allow),)
+    if with_credentials:
+        headers += (("access-control-allow-credentials", "true"),)
+    cap = _capture(origin=APP, headers=headers, url="http://cdn.test/s")
+    hop_headers: tuple[tuple[str, str], ...] = (("Access-Control-Allow-Origin", "*"),)
+    if with_credentials:
+        hop_headers = (
+            ("Access-Control-Allow-Origin", APP),
+            ("Access-Control-Allow-Credentials", "true"),
+        )
+    cap.redirects = [Redirect(302, first, "http://cdn.test/s", hop_headers)]
+    profile = fast_profile("generic", origin=APP, with_credentials=with_credentials)
+    result = run_check("cors.origin", cap, profile)
+    assert result.verdict is verdict, result.reason
+    if verdict is Verdict.FAIL and allow == APP:
+        assert "Origin: null" in result.reason
+        assert "redirect-tainted" in result.reason
+
+
+@pytest.mark.parametrize(
     ("url", "origin"),
     [
         ("http://App.Example:80/x?y", "http://app.example"),
