@@ -188,3 +188,29 @@ def test_browser_over_tls_and_http2_from_another_origin(tmp_path: Path) -> None:
     for check in (CHECK, "cors.origin", "http.version"):
         assert results[check]["verdict"] == "pass", results[check]
     assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "verdict"), [("TAINTED_THEN_ECHO", Verdict.PASS), ("TAINTED_THEN_PAGE", Verdict.FAIL)]
+)
+def test_after_a_redirect_to_another_origin_chromium_and_the_suite_both_send_origin_null(
+    name: str, verdict: Verdict
+) -> None:
+    """127.0.0.1 -> localhost from a page on app.example: Fetch's redirect-tainted origin. The
+    suite's cors.origin and Chromium's own CORS check agree (an answer naming the page's origin
+    is refused, one allowing null is read)."""
+    from testing import cors_servers as cs
+
+    with threaded_sse_server(getattr(cs, name)) as server:
+        report = run_suite_sync(
+            server.url,
+            load_profile("generic").replace(origin=cs.APP_ORIGIN),
+            only=["cors.origin", CHECK],
+            browser=BrowserOptions(origin=cs.APP_ORIGIN),
+        )
+        origins = {r.header("origin") for r in server.state.requests}
+    assert origins == {cs.APP_ORIGIN, "null"}
+    assert report.result("cors.origin").verdict is verdict, report.result("cors.origin").reason
+    assert report.result(CHECK).verdict is verdict, report.result(CHECK).reason
+    if verdict is Verdict.FAIL:
+        assert "not equal to the supplied origin" in report.result(CHECK).reason

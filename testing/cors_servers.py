@@ -86,3 +86,30 @@ async def _redirect_with_cors(ex: Exchange) -> None:
 
 REDIRECT_BOTH_ANY: Handler = routes({"/api/stream": _redirect_with_cors, "/real": ALLOW_ANY})
 """A redirect that allows ``*`` to a stream that allows ``*``: accepted."""
+
+
+async def _redirect_to_localhost(ex: Exchange) -> None:
+    # 127.0.0.1 -> localhost: another origin, from a URL that is not the page's (app.example), so
+    # a browser sends "Origin: null" on the next request (Fetch: redirect-tainted origin)
+    port = (ex.request.header("host") or "").rpartition(":")[2]
+    await ex.send_head(
+        307,
+        [
+            ("Location", f"http://localhost:{port}/real"),
+            ("Access-Control-Allow-Origin", ex.request.header("origin") or "*"),
+            ("Access-Control-Allow-Credentials", "true"),
+            ("Content-Length", "0"),
+            ("Connection", "close"),
+        ],
+    )
+
+
+TAINTED_THEN_ECHO: Handler = routes({"/api/stream": _redirect_to_localhost, "/real": echo_origin})
+"""A redirect to another origin, then a stream that echoes Origin: the browser sent ``null``, the
+answer allows ``null``: accepted (without credentials and with)."""
+
+TAINTED_THEN_PAGE: Handler = routes(
+    {"/api/stream": _redirect_to_localhost, "/real": ECHO_WITHOUT_CREDENTIALS}
+)
+"""A redirect to another origin, then a stream that allows the page's origin by name: the browser
+sent ``Origin: null``, so the CORS check fails."""

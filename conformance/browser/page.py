@@ -39,9 +39,3 @@ CLOSE_SCRIPT = "() => { if (window.__sseConformanceSource) window.__sseConforman
 def page_url(origin: str) -> str:
     """The page's URL at ``origin`` (``http://app.example`` or ``http://host:port``). Never raises."""
     return origin.rstrip("/") + PAGE_PATH
-
-
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of ``url`` (the endpoint's own origin). Never raises."""
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"

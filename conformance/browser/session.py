@@ -27,10 +27,10 @@ from conformance.browser.page import (
     CLOSE_SCRIPT,
     PAGE_HTML,
     START_SCRIPT,
-    origin_of,
     page_url,
 )
 from conformance.errors import UsageError, one_line
+from conformance.origins import origin_of
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, CDPSession, Page, Route

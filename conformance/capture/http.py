@@ -19,7 +19,7 @@ import functools
 import os
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import httpx
 
@@ -35,6 +35,7 @@ from conformance.capture.model import (
     Redirect,
 )
 from conformance.capture.recorder import Recorder
+from conformance.origins import redirect_tainted
 
 
 @functools.cache
@@ -147,6 +148,23 @@ def _redirects(response: httpx.Response) -> list[Redirect]:
     ]
 
 
+def _origin_hooks(request: CaptureRequest) -> list[Callable[[httpx.Request], Awaitable[None]]]:
+    """httpx request hooks (each hop of a redirect chain passes through them) that send
+    ``Origin: null`` once the chain is redirect-tainted, as a browser does (Fetch: "serializing a
+    request origin"); none when the request carries no page origin. Never raises."""
+    page = request.origin
+    if page is None:
+        return []
+    urls: list[str] = []
+
+    async def on_request(hop: httpx.Request) -> None:
+        urls.append(str(hop.url))
+        if redirect_tainted(urls, page):
+            hop.headers["Origin"] = "null"
+
+    return [on_request]
+
+
 def deadline_message(deadline: float) -> str:
     """Why a capture still open at its deadline ended, and what to do about it. Never raises."""
     return (
@@ -203,6 +221,7 @@ async def capture(
         trust_env=False,
         verify=verify,
         http2=True,  # offered by ALPN on TLS only; the server decides
+        event_hooks={"request": _origin_hooks(request)},
     ) as client:
         t0 = cap.started_at = time.monotonic()
         try:

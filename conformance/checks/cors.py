@@ -13,38 +13,17 @@ is assumed to be on the endpoint's origin, which needs no CORS.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from conformance.capture.model import Capture
 from conformance.checks.context import CheckContext, header_evidence
 from conformance.checks.registry import check
 from conformance.checks.spec_links import FETCH_CORS_CHECK
 from conformance.models import Evidence, Outcome, Severity, passed, problem, skipped
+from conformance.origins import origin_of, redirect_tainted
 
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 ALLOW_CREDENTIALS = "Access-Control-Allow-Credentials"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def origin_of(url: str) -> str:
-    """The serialized origin of ``url`` (``scheme://host[:port]``, default port dropped).
-    Never raises (a URL that does not parse gives ``"null"``, an opaque origin)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "null"
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if not scheme or not host:
-        return "null"
-    if ":" in host:
-        host = f"[{host}]"
-    shown = "" if port is None or port == _DEFAULT_PORTS.get(scheme) else f":{port}"
-    return f"{scheme}://{host}{shown}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +59,6 @@ def hops(cap: Capture) -> list[Hop]:
         )
     )
     return out
-
-
-def redirect_tainted(urls: Sequence[str], page: str) -> bool:
-    """Fetch's "redirect-tainted origin" for a request whose URL list is ``urls``: a hop to
-    another origin from a URL that is not on the page's origin. The browser then serializes the
-    request's origin as ``null``: it sends ``Origin: null`` and the CORS check wants
-    ``Access-Control-Allow-Origin: null`` (or ``*``). Never raises."""
-    return any(
-        origin_of(url) != origin_of(last) and origin_of(last) != page
-        for last, url in itertools.pairwise(urls)
-    )
 
 
 def cors_failure(hop: Hop, origin: str, credentials: bool) -> str | None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from conformance.capture.model import Capture, CaptureRequest, Redirect
-from conformance.checks.cors import Hop, cors_failure, origin_of
+from conformance.checks.cors import Hop, cors_failure
 from conformance.errors import SettingError
 from conformance.models import Report, Verdict
+from conformance.origins import origin_of
 from conformance.profiles import load_profile, profile_from_flags
 from conformance.runner import run_suite
 from conformance.settings.setting import parse_origin
@@ -87,6 +88,27 @@ async def test_cors_answers_a_browser_accepts_or_refuses(
     else:
         assert result.verdict is Verdict.PASS, result.reason
     assert "browser.plain-eventsource" not in warned(report)
+
+
+@pytest.mark.parametrize(
+    ("server", "credentials", "fails"),
+    [
+        pytest.param(cs.TAINTED_THEN_ECHO, False, set(), id="echo"),
+        pytest.param(cs.TAINTED_THEN_ECHO, True, set(), id="echo-credentials"),
+        pytest.param(cs.TAINTED_THEN_PAGE, False, {"cors.origin"}, id="names-the-page"),
+    ],
+)
+async def test_after_a_redirect_to_another_origin_origin_null_is_sent(
+    server: Handler, credentials: bool, fails: set[str]
+) -> None:
+    report, origins = await judge(server, origin=APP, with_credentials=credentials)
+    # every client: the page's origin to 127.0.0.1, then null to localhost (as Chromium sends)
+    assert set(origins) == {APP, "null"}
+    assert failed(report) == fails, report.result("cors.origin").reason
+    if fails:
+        reason = report.result("cors.origin").reason
+        assert "the response: Access-Control-Allow-Origin: http://app.example" in reason
+        assert "Origin: null" in reason
 
 
 async def test_the_endpoints_own_origin_needs_no_cors() -> None:
