@@ -123,11 +123,13 @@ def e2e(session: nox.Session) -> None:
 @nox.session
 def package(session: nox.Session) -> None:
     """Build the sdist and the wheel, ``twine check`` them, install the wheel into a fresh venv
-    outside the repository and run both console scripts there (testing/wheel_check.py).
+    outside the repository, then as a tool with ``pipx install`` and ``uv tool install`` (in
+    temporary PIPX_HOME / UV_TOOL_DIR folders), and run both console scripts and the suite from
+    each (testing/wheel_check.py; ``-- --tools uv`` or ``-- --tools none`` to do less).
 
-    Not part of plain ``nox`` (a build and a venv install take about a minute); .ci/run runs it.
+    Not part of plain ``nox`` (a build and three installs take a minute or two); .ci/run runs it.
     """
-    session.install("build", "twine")
+    session.install("build", "twine", "pipx", "uv")
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))

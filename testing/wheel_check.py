@@ -8,8 +8,13 @@ stand in for what the wheel forgot: a packaging bug fails here, not on a user's 
 What it checks: the wheel's files (the page, Vue's browser build and its license) and its
 metadata (the core needs no web framework); both scripts' ``--version``; ``ram-monitor`` serves
 the page, Vue from the wheel (no CDN, no node_modules) and answers ``HEAD /``; and
-``sse-conformance URL --profile ram-monitor`` passes against it. Exits 1 with one line per
-problem; every wait has a limit.
+``sse-conformance URL --profile ram-monitor`` passes against it. Then the same wheel is installed
+as a tool, the way the README shows, with ``pipx install`` and ``uv tool install`` (each into
+folders of its own under the temporary directory: PIPX_HOME/PIPX_BIN_DIR/PIPX_MAN_DIR,
+UV_TOOL_DIR/UV_TOOL_BIN_DIR, so nothing outside it changes), and from each: both scripts'
+``--version`` and the suite against the installed reference it launches (``--launch``).
+``--tools`` picks which (default ``pipx,uv``; ``--tools none`` for the venv only). Exits 1 with
+one line per problem; every wait has a limit.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import tempfile
 import time
 import urllib.request
 import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from email.parser import Parser as MetadataParser
 from pathlib import Path
 
@@ -84,16 +91,22 @@ def make_venv(where: Path, wheel: Path) -> Path:
     return where / "bin"
 
 
-def clean_env() -> dict[str, str]:
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PYTHONSAFEPATH"] = "1"  # not even the current folder on sys.path
+    env.update(extra or {})
     return env
 
 
-def run(argv: list[str], cwd: Path | None = None, timeout: float = 300) -> str:
+def run(
+    argv: list[str],
+    cwd: Path | None = None,
+    timeout: float = 300,
+    env: Mapping[str, str] | None = None,
+) -> str:
     """Run a command, return its stdout; raises CheckError with its last output line."""
     done = subprocess.run(
-        argv, cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=timeout
+        argv, cwd=cwd, env=clean_env(env), capture_output=True, text=True, timeout=timeout
     )
     if done.returncode != 0:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
@@ -207,10 +220,107 @@ def check_page(base: str) -> None:
     log("the page, its files and Vue are served from the wheel (HEAD / 200)")
 
 
+TOOLS = ("pipx", "uv")
+
+
+@dataclass(frozen=True)
+class ToolInstall:
+    """How one tool installs the wheel: its command, its own folders, where the scripts land."""
+
+    tool: str
+    argv: list[str]
+    env: dict[str, str]
+    root: Path  # every folder the tool writes to is under it
+    bin_dir: Path
+
+
+def tool_install(tool: str, executable: str, wheel: Path, root: Path) -> ToolInstall:
+    """The ``pipx install`` / ``uv tool install`` of ``wheel[reference]`` as the README shows it,
+    with every folder the tool writes to (its venvs, its scripts, pipx's man pages) under ``root``.
+    Raises CheckError for a tool it does not know."""
+    spec = f"{wheel}[reference]"
+    bin_dir = root / "bin"
+    if tool == "pipx":
+        env = {
+            "PIPX_HOME": str(root / "home"),
+            "PIPX_BIN_DIR": str(bin_dir),
+            "PIPX_MAN_DIR": str(root / "man"),
+        }
+        argv = [executable, "install", "--python", sys.executable, spec]
+    elif tool == "uv":
+        env = {"UV_TOOL_DIR": str(root / "tools"), "UV_TOOL_BIN_DIR": str(bin_dir)}
+        argv = [executable, "tool", "install", "--python", sys.executable, spec]
+    else:
+        raise CheckError(f"unknown tool {tool!r}: one of {', '.join(TOOLS)}")
+    return ToolInstall(tool, argv, env, root, bin_dir)
+
+
+def find_tool(tool: str) -> str:
+    """The tool's executable on PATH; raises CheckError saying how to get it."""
+    found = shutil.which(tool)
+    if found is None:
+        raise CheckError(f"{tool} is not on PATH: pip install {tool} (or leave it out of --tools)")
+    return found
+
+
+def check_tool_install(plan: ToolInstall, home: Path, version: str) -> None:
+    """Install with the tool, then run both scripts and the suite against the reference it
+    launches, all from ``home`` with the tool's scripts first on PATH; raises CheckError."""
+    run(plan.argv, cwd=home, env=plan.env)
+    label = plan.argv[1] if plan.tool == "pipx" else "tool install"
+    log(f"{plan.tool} {label}: scripts in {plan.bin_dir}")
+    for script in ("sse-conformance", "ram-monitor"):
+        path = plan.bin_dir / script
+        if not path.is_file():
+            raise CheckError(f"{plan.tool} installed no {script} into {plan.bin_dir}")
+        if not path.resolve().is_relative_to(plan.root):
+            raise CheckError(f"{plan.tool}'s {script} is {path.resolve()}, outside {plan.root}")
+        shown = run([str(path), "--version"], cwd=home, env=plan.env).strip()
+        if shown != f"{script} {version}":
+            raise CheckError(f"{plan.tool}'s {script} --version printed {shown!r}")
+        log(f"{plan.tool}: {shown}")
+    port = free_port()
+    launch = f"{plan.bin_dir / 'ram-monitor'} --port {port} --interval 0.05 --access-log false"
+    run(
+        [
+            str(plan.bin_dir / "sse-conformance"),
+            f"http://127.0.0.1:{port}/api/stream",
+            "--profile",
+            "ram-monitor",
+            "--interval",
+            "0.05",
+            "--launch",
+            launch,
+        ],
+        cwd=home,
+        timeout=120,
+        env=plan.env,
+    )
+    log(f"{plan.tool}: sse-conformance --launch 'ram-monitor ...' --profile ram-monitor: exit 0")
+
+
+def parse_tools(text: str) -> list[str]:
+    """``pipx,uv`` -> ["pipx", "uv"]; ``none`` -> []; raises argparse.ArgumentTypeError."""
+    if text.strip().lower() == "none":
+        return []
+    tools = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in tools if t not in TOOLS]
+    if unknown or not tools:
+        raise argparse.ArgumentTypeError(f"{text!r}: a comma-separated list of pipx, uv, or none")
+    return tools
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("wheel", type=Path)
-    wheel = parser.parse_args().wheel.resolve()
+    parser.add_argument(
+        "--tools",
+        type=parse_tools,
+        default=list(TOOLS),
+        help="install the wheel as a tool with these too (default pipx,uv; none: the venv only)",
+    )
+    args = parser.parse_args()
+    wheel = args.wheel.resolve()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="wheel-check-") as tmp:
         home = Path(tmp)
@@ -220,6 +330,11 @@ def main() -> int:
             bin_dir = make_venv(home / "venv", wheel)
             log(f"installed into a fresh venv in {time.monotonic() - started:.0f} s")
             check_installed(bin_dir, home, version)
+            for tool in args.tools:
+                began = time.monotonic()
+                plan = tool_install(tool, find_tool(tool), wheel, home / tool)
+                check_tool_install(plan, home, version)
+                log(f"{tool}: all good in {time.monotonic() - began:.0f} s")
         except (CheckError, subprocess.TimeoutExpired) as exc:
             log(f"FAILED: {exc}")
             return 1
