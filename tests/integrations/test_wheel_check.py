@@ -105,5 +105,5 @@ def test_a_wrong_version_is_caught(tmp_path: Path) -> None:
     script = plan.bin_dir / "sse-conformance"
     script.write_text("#!/bin/sh\necho sse-conformance 9.9\n")
     script.chmod(0o755)
-    with pytest.raises(CheckError, match="--version printed 'sse-conformance 9.9'"):
+    with pytest.raises(CheckError, match=re.escape("--version printed 'sse-conformance 9.9'")):
         check_tool_install(plan, tmp_path, "0.1.0")
