@@ -13,7 +13,18 @@ const DEFAULT_CONFIG = {
 };
 const SAMPLE_PERCENT = /RAM usage: ([0-9]+(?:\.[0-9]+)?)%/;
 
-const CHART = { width: 600, height: 200, left: 44, right: 12, top: 12, bottom: 28 };
+// Drawing units are CSS pixels: width is the element's measured width (600 until measured).
+const CHART = { width: 600, height: 200, left: 44, right: 14, top: 12, bottom: 34 };
+const NICE_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600];
+
+// A tick step giving at most `count` ticks over `span` seconds.
+function tickStep(span, count) {
+  return NICE_STEPS.find((step) => span / step <= count) ?? Math.ceil(span / count / 60) * 60;
+}
+
+function secondsLabel(t) {
+  return `${+t.toFixed(1)} s`;
+}
 
 const template = `
   <h1>RAM Monitor Stream</h1>
@@ -27,21 +38,31 @@ const template = `
   <!-- Always in the DOM (empty when there is no error) so screen readers announce new text. -->
   <div class="error" :class="{ 'error-empty': !errorText }" data-testid="error" role="alert">{{ errorText }}</div>
   <section class="chart-box" aria-labelledby="chart-title">
-    <h2 id="chart-title">RAM usage (%)</h2>
-    <svg data-testid="chart" :viewBox="'0 0 ' + chart.width + ' ' + chart.height" role="img"
-         :aria-label="chartLabel" preserveAspectRatio="none">
+    <div class="chart-head">
+      <h2 id="chart-title">RAM usage (%)</h2>
+      <p class="latest" data-testid="latest">latest <b>{{ latestText }}</b></p>
+    </div>
+    <!-- The viewBox follows the element's measured width (ResizeObserver): one unit is one CSS
+         pixel, so the labels keep their shape on a phone and on a wide screen. -->
+    <svg data-testid="chart" ref="chart" :viewBox="'0 0 ' + chart.width + ' ' + chart.height" role="img"
+         :aria-label="chartLabel">
       <line class="axis" :x1="chart.left" :y1="chart.top" :x2="chart.left" :y2="chart.height - chart.bottom"></line>
       <line class="axis" :x1="chart.left" :y1="chart.height - chart.bottom"
             :x2="chart.width - chart.right" :y2="chart.height - chart.bottom"></line>
       <text class="tick" :x="chart.left - 6" :y="chart.top + 4" text-anchor="end">{{ yMax }}%</text>
       <text class="tick" :x="chart.left - 6" :y="chart.height - chart.bottom + 4" text-anchor="end">0%</text>
-      <text class="tick" :x="chart.width - chart.right" :y="chart.height - 8" text-anchor="end">sample {{ config.samples }}</text>
+      <g v-for="tick in xTicks" :key="tick.t" data-testid="x-tick">
+        <line class="axis" :x1="tick.x" :x2="tick.x" :y1="chart.height - chart.bottom" :y2="chart.height - chart.bottom + 4"></line>
+        <text class="tick" :x="tick.x" :y="chart.height - chart.bottom + 16" text-anchor="middle">{{ tick.label }}</text>
+      </g>
+      <text class="tick" :x="chart.width - chart.right" :y="chart.height - 2" text-anchor="end">time since Start</text>
       <polyline v-if="plotted.length" class="line" data-testid="chart-line" :points="polyline"></polyline>
       <circle v-for="p in plotted" :key="p.index" class="point" data-testid="chart-point"
-              :cx="p.x" :cy="p.y" r="3.5"><title>sample {{ p.index }}: {{ p.percent }}%</title></circle>
+              :cx="p.x" :cy="p.y" r="3.5"><title>sample {{ p.index }} at {{ p.t.toFixed(1) }} s: {{ p.percent }}%</title></circle>
     </svg>
   </section>
   <div class="log-container" data-testid="log" role="log" aria-live="polite" aria-label="Messages" ref="log">
+    <p v-if="!lines.length" class="log-empty" data-testid="log-empty">{{ emptyLogText }}</p>
     <div v-for="line in lines" :key="line.key" class="log-line" :class="{ 'log-error': line.error }"
          data-testid="log-line">{{ line.text }}</div>
   </div>
@@ -58,7 +79,8 @@ const app = createApp({
       lines: [],
       points: [],
       errorText: "",
-      chart: CHART,
+      chart: { ...CHART },
+      startedAt: 0,
     };
   },
   computed: {
@@ -87,15 +109,41 @@ const app = createApp({
       const highest = Math.max(0, ...this.points.map((p) => p.percent));
       return Math.min(100, Math.max(10, Math.ceil(highest / 10) * 10));
     },
+    // Seconds the x axis spans: the whole expected run, or longer if the run took longer.
+    span() {
+      const expected = (this.config.samples + 1) * this.config.interval;
+      const last = this.points.length ? this.points[this.points.length - 1].t : 0;
+      return Math.max(expected, last, 0.1);
+    },
+    xTicks() {
+      const { width, left, right } = this.chart;
+      const plotWidth = width - left - right;
+      // about one label per 70 px: 4 on a phone, 10 on a desktop
+      const step = tickStep(this.span, Math.max(2, Math.floor(plotWidth / 70)));
+      const ticks = [];
+      for (let t = 0; t <= this.span + 1e-9; t += step) {
+        ticks.push({ t, x: +(left + (plotWidth * t) / this.span).toFixed(2), label: secondsLabel(t) });
+      }
+      return ticks;
+    },
     plotted() {
-      const { width, height, left, right, top, bottom } = CHART;
-      const slots = Math.max(1, this.config.samples - 1);
-      return this.points.map((p, i) => ({
+      const { width, height, left, right, top, bottom } = this.chart;
+      return this.points.map((p) => ({
         index: p.index,
         percent: p.percent,
-        x: +(left + ((width - left - right) * i) / slots).toFixed(2),
+        t: p.t,
+        x: +(left + ((width - left - right) * p.t) / this.span).toFixed(2),
         y: +(height - bottom - ((height - top - bottom) * Math.min(p.percent, this.yMax)) / this.yMax).toFixed(2),
       }));
+    },
+    latestText() {
+      const last = this.points[this.points.length - 1];
+      return last ? `${last.shown}%` : "—"; // as the message printed it
+    },
+    emptyLogText() {
+      return this.busy
+        ? "Waiting for the first message…"
+        : "No messages yet: press Start Monitoring RAM.";
     },
     polyline() {
       return this.plotted.map((p) => `${p.x},${p.y}`).join(" ");
@@ -108,6 +156,14 @@ const app = createApp({
     },
   },
   async mounted() {
+    const svg = this.$refs.chart;
+    if (svg && typeof ResizeObserver === "function") {
+      this.resizer = new ResizeObserver(() => {
+        const width = Math.round(svg.getBoundingClientRect().width);
+        if (width > 0) this.chart.width = width;
+      });
+      this.resizer.observe(svg);
+    }
     try {
       const response = await fetch(CONFIG_URL, { cache: "no-store" });
       if (response.ok) {
@@ -119,6 +175,7 @@ const app = createApp({
   },
   beforeUnmount() {
     this.closeSource();
+    if (this.resizer) this.resizer.disconnect();
   },
   methods: {
     start() {
@@ -129,6 +186,7 @@ const app = createApp({
       this.received = 0;
       this.receivedAtError = 0;
       this.status = "connecting";
+      this.startedAt = performance.now();
       const source = new EventSource(STREAM_URL);
       this.source = source;
       source.onopen = () => {
@@ -164,7 +222,10 @@ const app = createApp({
       if (typeof text !== "string") text = JSON.stringify(text);
       this.addLine(text, false);
       const sample = SAMPLE_PERCENT.exec(text);
-      if (sample) this.points.push({ index: this.points.length + 1, percent: Number(sample[1]) });
+      if (sample) {
+        const t = (performance.now() - this.startedAt) / 1000;
+        this.points.push({ index: this.points.length + 1, percent: Number(sample[1]), shown: sample[1], t });
+      }
       if (text === this.config.sentinel) {
         // Close before the server ends the response, so the browser never reconnects.
         this.closeSource();
