@@ -54,7 +54,12 @@ def test_latest_value_time_axis_and_a_steady_status(
 
     heights: set[float] = set()
     tops: set[float] = set()
-    page.expose_function("__e2eStatusBox", lambda h, top: (heights.add(h), tops.add(top)))
+
+    def record(height: float, top: float) -> None:
+        heights.add(height)
+        tops.add(top)
+
+    page.expose_function("__e2eStatusBox", record)
     page.evaluate(
         """() => {
           const el = document.querySelector('[data-testid=status]');

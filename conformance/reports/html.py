@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+CADENCE = "#1a7f37"  # the expected-cadence line: not the main stream's blue, not the others' ochre
 MAX_EVENT_ROWS = 300  # rows of the event table; the timeline always shows the whole stream
 MAX_POINTS = 1500  # markers in the SVG (evenly thinned above that; the line keeps its shape)
 MAX_CHUNK_TICKS = 3000
@@ -107,7 +108,11 @@ def render_html(report: Report, *, launch_output: str | None = None, strict: boo
         "<h2>Timeline of event arrivals</h2>",
         _timeline_caption(cap, profile.interval),
         timeline_svg(cap, interval=profile.interval, extra=report.extra_captures),
-        _legend(bool(profile.interval and cap.events), bool(report.extra_captures)),
+        _legend(
+            bool(profile.interval and cap.events),
+            any(k != "reconnect" for k in report.extra_captures),
+            "reconnect" in report.extra_captures,
+        ),
         _http_section(cap),
         _events_table(cap),
         requests_section(report),
@@ -211,7 +216,7 @@ def _timeline_caption(cap: Capture, interval: float | None) -> str:
 class _Frame:
     left: float = 56
     right: float = 24
-    top: float = 16
+    top: float = 34  # room for the marker labels (headers, end) above the plot, off the lines
     bottom: float = 58
     width: float = 1000
     height: float = 340
@@ -288,14 +293,6 @@ def timeline_svg(
         f'<text x="14" y="{f.top + f.plot_h / 2:g}" font-size="12" text-anchor="middle" fill="#1f2328" '
         f'transform="rotate(-90 14 {f.top + f.plot_h / 2:g})">event index</text>'
     )
-    # expected cadence
-    if interval and events:
-        t0 = events[0].t
-        t_last = t0 + interval * (n_max - 1)
-        out.append(
-            f'<line x1="{_fmt(x(t0))}" y1="{_fmt(y(0))}" x2="{_fmt(x(min(t_last, t_max)))}" '
-            f'y2="{_fmt(y((min(t_last, t_max) - t0) / interval))}" stroke="#0969da" stroke-dasharray="6 4" opacity="0.7"/>'
-        )
     # markers: response headers, first byte, end of capture
     for row, (label, t, colour) in enumerate(
         (
@@ -309,13 +306,14 @@ def timeline_svg(
         out.append(
             f'<line x1="{_fmt(x(t))}" y1="{f.top:g}" x2="{_fmt(x(t))}" y2="{f.top + f.plot_h:g}" '
             f'stroke="{colour}" stroke-dasharray="2 3"><title>{_e(label)} at {t:.3f} s</title></line>'
-            f'<text x="{_fmt(x(t) - 3 if flip else x(t) + 3)}" y="{f.top + 11 + 13 * row:g}" '
-            f'font-size="10.5" text-anchor="{"end" if flip else "start"}" fill="{colour}">{_e(label)}</text>'
+            f'<text data-role="marker-label" x="{_fmt(x(t) - 3 if flip else x(t) + 3)}" '
+            f'y="{f.top - 6 - 12 * row:g}" font-size="10.5" text-anchor="{"end" if flip else "start"}" '
+            f'fill="{colour}">{_e(label)}</text>'
         )
     # the other clients (stream.concurrent / stream.disconnect), faint
     for name, group in (extra or {}).items():
         if name == "reconnect":
-            out += _reconnect_marks(cap, group, x, y, f.top, f.top + f.plot_h)
+            out += _reconnect_marks(cap, group, x, y, f.top, f.top + f.plot_h, f.left + f.plot_w)
             continue
         for k, other in enumerate(group):
             if other.events:
@@ -327,6 +325,15 @@ def timeline_svg(
                     f'<polyline points="{pts}" fill="none" stroke="#9a6700" stroke-width="1" opacity="0.45">'
                     f"<title>{_e(name)} client {k + 1}: {len(other.events)} events, {_e(other.end_reason)}</title></polyline>"
                 )
+    # expected cadence: over the other clients' lines (it was hidden under them), its own colour
+    if interval and events:
+        t0 = events[0].t
+        t_last = t0 + interval * (n_max - 1)
+        out.append(
+            f'<line data-role="cadence" x1="{_fmt(x(t0))}" y1="{_fmt(y(0))}" x2="{_fmt(x(min(t_last, t_max)))}" '
+            f'y2="{_fmt(y((min(t_last, t_max) - t0) / interval))}" stroke="{CADENCE}" stroke-width="1.5" '
+            f'stroke-dasharray="6 4"><title>expected cadence: one event every {interval:g} s</title></line>'
+        )
     # chunk rug: every network read, on the axis
     rug_y = f.top + f.plot_h
     chunks = cap.chunks
@@ -370,8 +377,10 @@ def _reconnect_marks(
     y: Callable[[float], float],
     top: float,
     bottom: float,
+    right: float,
 ) -> list[str]:
-    """reconnect.*: the cut, the reconnect (its events continue the cut's count), the after-end.
+    """reconnect.*: the cut, the reconnect (its events continue the cut's count), the after-end;
+    a label near the plot's ``right`` edge goes to the left of its line (never past the frame).
 
     ``group`` is ReconnectRun.captures(): the cutting client, its reconnect when it was cut
     (aborted), then the reconnect after the end when there was one.
@@ -386,10 +395,13 @@ def _reconnect_marks(
     after = rest.pop(0) if rest else None
 
     def mark(t: float, label: str) -> None:
+        flip = x(t) > right - 90
         out.append(
             f'<line x1="{_fmt(x(t))}" y1="{top:g}" x2="{_fmt(x(t))}" y2="{bottom:g}" stroke="{colour}" '
             f'stroke-dasharray="4 3" opacity="0.8"><title>{_e(label)} at {t:.3f} s</title></line>'
-            f'<text x="{_fmt(x(t) + 3)}" y="{bottom - 6:g}" font-size="10.5" fill="{colour}">{_e(label.split(":")[0])}</text>'
+            f'<text data-role="reconnect-label" x="{_fmt(x(t) - 3 if flip else x(t) + 3)}" y="{bottom - 6:g}" '
+            f'font-size="10.5" text-anchor="{"end" if flip else "start"}" fill="{colour}">'
+            f"{_e(label.split(':')[0])}</text>"
         )
 
     if cut is not None and cut.events:
@@ -432,7 +444,7 @@ def _swatch(shape: str) -> str:
     return f'<svg width="26" height="12" viewBox="0 0 26 12" style="vertical-align:middle">{shape}</svg>'
 
 
-def _legend(expected: bool, others: bool) -> str:
+def _legend(expected: bool, others: bool, reconnect: bool = False) -> str:
     items = [
         (_swatch('<circle cx="13" cy="6" r="3.2" fill="#0969da"/>'), "an event of the main stream"),
         (_swatch('<path d="M13 1v10" stroke="#1f2328"/>'), "a network read"),
@@ -441,13 +453,20 @@ def _legend(expected: bool, others: bool) -> str:
     if expected:
         items.append(
             (
-                _swatch('<path d="M2 6h22" stroke="#0969da" stroke-dasharray="6 4"/>'),
+                _swatch(f'<path d="M2 6h22" stroke="{CADENCE}" stroke-dasharray="6 4"/>'),
                 "expected cadence",
             )
         )
     if others:
         items.append(
             (_swatch('<path d="M2 6h22" stroke="#9a6700" opacity="0.6"/>'), "the other clients")
+        )
+    if reconnect:
+        items.append(
+            (
+                _swatch('<path d="M2 6h22" stroke="#bf3989" stroke-dasharray="4 3"/>'),
+                "the reconnecting client (cut, reconnect, after the end)",
+            )
         )
     return '<p class="meta">' + " &nbsp; ".join(f"{sw} {_e(text)}" for sw, text in items) + "</p>"
 

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
+from conformance.capture import EndReason
 from conformance.models import Evidence, Verdict
 from conformance.profiles import Profile
 from conformance.reports.html import render_html, timeline_svg, write_html_report
@@ -204,3 +205,39 @@ def test_other_clients_are_placed_on_the_main_clock() -> None:
     first_other = float(other[0].split(",")[0])
     width = float(svg.attrib["viewBox"].split()[2])
     assert first_other - first_main > width * 0.25  # 3 s of a ~7 s axis
+
+
+def test_the_cadence_line_is_over_the_other_clients_and_labels_are_off_the_lines() -> None:
+    main = capture_of(steady(5, 1.0))
+    others = [capture_of(steady(5, 1.0)) for _ in range(3)]
+    svg = extract_svg(timeline_svg(main, interval=1.0, extra={"concurrent": others}))
+    children = list(svg)
+    cadence = next(i for i, el in enumerate(children) if el.attrib.get("data-role") == "cadence")
+    polylines = [i for i, el in enumerate(children) if el.tag == f"{SVG_NS}polyline"]
+    main_line = polylines[-1]  # the main stream's step line, drawn last of the lines
+    assert all(i < cadence for i in polylines[:-1]), "cadence drawn under the other clients"
+    assert children[cadence].attrib["stroke"] != children[main_line].attrib["stroke"]
+    plot = next(el for el in children if el.tag == f"{SVG_NS}rect")
+    top = float(plot.attrib["y"])
+    labels = [el for el in children if el.attrib.get("data-role") == "marker-label"]
+    assert [el.text for el in labels] == ["headers", "end: closed"]
+    ys = [float(el.attrib["y"]) for el in labels]
+    assert all(0 < y_ < top for y_ in ys), (ys, top)  # above the plot: over no line or dot
+    assert len(set(ys)) == 2  # one row each: they never overlap each other
+
+
+def test_a_reconnect_label_at_the_right_edge_stays_inside_the_frame() -> None:
+    main = capture_of(steady(5, 1.0))
+    cut = capture_of(steady(2, 0.1), end_reason=EndReason.ABORTED)
+    resumed = capture_of(steady(3, 0.1))
+    after = capture_of([], t_end=0.01)
+    main.started_at, cut.started_at, resumed.started_at, after.started_at = 100, 100, 101, 106
+    svg = extract_svg(timeline_svg(main, extra={"reconnect": [cut, resumed, after]}))
+    labels = {el.text: el for el in svg if el.attrib.get("data-role") == "reconnect-label"}
+    assert set(labels) == {"cut", "reconnect", "after the end"}
+    plot = next(el for el in svg if el.tag == f"{SVG_NS}rect")
+    right = float(plot.attrib["x"]) + float(plot.attrib["width"])
+    edge = labels["after the end"]
+    assert edge.attrib["text-anchor"] == "end"
+    assert float(edge.attrib["x"]) <= right
+    assert labels["cut"].attrib["text-anchor"] == "start"
