@@ -13,17 +13,15 @@ const DEFAULT_CONFIG = {
 };
 const SAMPLE_PERCENT = /RAM usage: ([0-9]+(?:\.[0-9]+)?)%/;
 
-// Drawing units are CSS pixels: width is the element's measured width (600 until measured).
-const CHART = { width: 600, height: 200, left: 44, right: 14, top: 12, bottom: 34 };
-const NICE_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600];
+// The chart's margins in CSS pixels. Its viewBox follows the element's measured width (a
+// ResizeObserver), so one user unit is one pixel at any width and labels keep their shape.
+const CHART = { width: 600, height: 200, left: 44, right: 16, top: 12, bottom: 28 };
+// Steps of the time axis, in seconds: the smallest that gives at most TIME_TICKS intervals.
+const TIME_STEPS = [0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600];
+const TIME_TICKS = 5;
 
-// A tick step giving at most `count` ticks over `span` seconds.
-function tickStep(span, count) {
-  return NICE_STEPS.find((step) => span / step <= count) ?? Math.ceil(span / count / 60) * 60;
-}
-
-function secondsLabel(t) {
-  return `${+t.toFixed(1)} s`;
+function formatSeconds(value) {
+  return `${+value.toFixed(2)} s`;
 }
 
 const template = `
@@ -32,7 +30,7 @@ const template = `
     <button type="button" data-testid="start" :disabled="busy" @click="start">Start Monitoring RAM</button>
     <button type="button" data-testid="stop" :disabled="!busy" @click="stop">Stop</button>
     <p class="status" :class="'status-' + status" data-testid="status" role="status" :data-status="status">
-      <span class="status-dot" aria-hidden="true"></span>{{ statusText }}
+      <span class="status-dot" aria-hidden="true"></span><span class="status-text">{{ statusText }}</span>
     </p>
   </div>
   <!-- Always in the DOM (empty when there is no error) so screen readers announce new text. -->
@@ -40,29 +38,28 @@ const template = `
   <section class="chart-box" aria-labelledby="chart-title">
     <div class="chart-head">
       <h2 id="chart-title">RAM usage (%)</h2>
-      <p class="latest" data-testid="latest">latest <b>{{ latestText }}</b></p>
+      <p class="latest" data-testid="chart-latest" :data-value="latest === null ? '' : latest">
+        <span class="latest-label">latest</span> {{ latest === null ? "–" : latest + " %" }}
+      </p>
     </div>
-    <!-- The viewBox follows the element's measured width (ResizeObserver): one unit is one CSS
-         pixel, so the labels keep their shape on a phone and on a wide screen. -->
-    <svg data-testid="chart" ref="chart" :viewBox="'0 0 ' + chart.width + ' ' + chart.height" role="img"
+    <svg data-testid="chart" ref="chart" :viewBox="'0 0 ' + chartWidth + ' ' + chart.height" role="img"
          :aria-label="chartLabel">
       <line class="axis" :x1="chart.left" :y1="chart.top" :x2="chart.left" :y2="chart.height - chart.bottom"></line>
       <line class="axis" :x1="chart.left" :y1="chart.height - chart.bottom"
-            :x2="chart.width - chart.right" :y2="chart.height - chart.bottom"></line>
-      <text class="tick" :x="chart.left - 6" :y="chart.top + 4" text-anchor="end">{{ yMax }}%</text>
+            :x2="chartWidth - chart.right" :y2="chart.height - chart.bottom"></line>
+      <text class="tick" data-testid="chart-y-label" :x="chart.left - 6" :y="chart.top + 4" text-anchor="end">{{ yMax }}%</text>
       <text class="tick" :x="chart.left - 6" :y="chart.height - chart.bottom + 4" text-anchor="end">0%</text>
-      <g v-for="tick in xTicks" :key="tick.t" data-testid="x-tick">
+      <g v-for="tick in timeTicks" :key="tick.value" data-testid="chart-x-tick">
         <line class="axis" :x1="tick.x" :x2="tick.x" :y1="chart.height - chart.bottom" :y2="chart.height - chart.bottom + 4"></line>
-        <text class="tick" :x="tick.x" :y="chart.height - chart.bottom + 16" text-anchor="middle">{{ tick.label }}</text>
+        <text class="tick" :x="tick.x" :y="chart.height - 10" :text-anchor="tick.anchor">{{ tick.label }}</text>
       </g>
-      <text class="tick" :x="chart.width - chart.right" :y="chart.height - 2" text-anchor="end">time since Start</text>
       <polyline v-if="plotted.length" class="line" data-testid="chart-line" :points="polyline"></polyline>
       <circle v-for="p in plotted" :key="p.index" class="point" data-testid="chart-point"
-              :cx="p.x" :cy="p.y" r="3.5"><title>sample {{ p.index }} at {{ p.t.toFixed(1) }} s: {{ p.percent }}%</title></circle>
+              :cx="p.x" :cy="p.y" r="3.5"><title>sample {{ p.index }}: {{ p.percent }}%</title></circle>
     </svg>
   </section>
   <div class="log-container" data-testid="log" role="log" aria-live="polite" aria-label="Messages" ref="log">
-    <p v-if="!lines.length" class="log-empty" data-testid="log-empty">{{ emptyLogText }}</p>
+    <p v-if="!lines.length" class="log-empty" data-testid="log-empty">No messages yet: press Start Monitoring RAM</p>
     <div v-for="line in lines" :key="line.key" class="log-line" :class="{ 'log-error': line.error }"
          data-testid="log-line">{{ line.text }}</div>
   </div>
@@ -79,7 +76,8 @@ const app = createApp({
       lines: [],
       points: [],
       errorText: "",
-      chart: { ...CHART },
+      chart: CHART,
+      chartWidth: CHART.width,
       startedAt: 0,
     };
   },
@@ -109,41 +107,44 @@ const app = createApp({
       const highest = Math.max(0, ...this.points.map((p) => p.percent));
       return Math.min(100, Math.max(10, Math.ceil(highest / 10) * 10));
     },
-    // Seconds the x axis spans: the whole expected run, or longer if the run took longer.
-    span() {
-      const expected = (this.config.samples + 1) * this.config.interval;
-      const last = this.points.length ? this.points[this.points.length - 1].t : 0;
-      return Math.max(expected, last, 0.1);
+    latest() {
+      const last = this.points[this.points.length - 1];
+      return last ? last.label : null;
     },
-    xTicks() {
-      const { width, left, right } = this.chart;
-      const plotWidth = width - left - right;
-      // about one label per 70 px: 4 on a phone, 10 on a desktop
-      const step = tickStep(this.span, Math.max(2, Math.floor(plotWidth / 70)));
+    timeSpan() {
+      // Seconds since Start: the run's expected length, or longer if it took longer.
+      const expected = (this.config.samples + 1) * this.config.interval;
+      const last = this.points[this.points.length - 1];
+      return Math.max(expected, last ? last.t : 0, 0.1);
+    },
+    timeStep() {
+      return TIME_STEPS.find((step) => this.timeSpan / step <= TIME_TICKS) || TIME_STEPS[TIME_STEPS.length - 1];
+    },
+    timeTicks() {
       const ticks = [];
-      for (let t = 0; t <= this.span + 1e-9; t += step) {
-        ticks.push({ t, x: +(left + (plotWidth * t) / this.span).toFixed(2), label: secondsLabel(t) });
+      const count = Math.floor(this.timeSpan / this.timeStep + 1e-9);
+      for (let i = 0; i <= count; i += 1) {
+        const value = +(i * this.timeStep).toFixed(3);
+        const x = this.xAt(value);
+        const anchor = i === 0 ? "start" : x > this.chartWidth - CHART.right - 20 ? "end" : "middle";
+        ticks.push({ value, x, anchor, label: formatSeconds(value) });
       }
       return ticks;
     },
     plotted() {
-      const { width, height, left, right, top, bottom } = this.chart;
-      return this.points.map((p) => ({
-        index: p.index,
-        percent: p.percent,
-        t: p.t,
-        x: +(left + ((width - left - right) * p.t) / this.span).toFixed(2),
-        y: +(height - bottom - ((height - top - bottom) * Math.min(p.percent, this.yMax)) / this.yMax).toFixed(2),
-      }));
-    },
-    latestText() {
-      const last = this.points[this.points.length - 1];
-      return last ? `${last.shown}%` : "—"; // as the message printed it
-    },
-    emptyLogText() {
-      return this.busy
-        ? "Waiting for the first message…"
-        : "No messages yet: press Start Monitoring RAM.";
+      const { height, top, bottom } = CHART;
+      let previous = -Infinity;
+      return this.points.map((p) => {
+        // Strictly left to right even when two messages arrive in the same instant.
+        const x = Math.max(this.xAt(p.t), previous + 0.5);
+        previous = x;
+        return {
+          index: p.index,
+          percent: p.percent,
+          x: +x.toFixed(2),
+          y: +(height - bottom - ((height - top - bottom) * Math.min(p.percent, this.yMax)) / this.yMax).toFixed(2),
+        };
+      });
     },
     polyline() {
       return this.plotted.map((p) => `${p.x},${p.y}`).join(" ");
@@ -158,9 +159,9 @@ const app = createApp({
   async mounted() {
     const svg = this.$refs.chart;
     if (svg && typeof ResizeObserver === "function") {
-      this.resizer = new ResizeObserver(() => {
-        const width = Math.round(svg.getBoundingClientRect().width);
-        if (width > 0) this.chart.width = width;
+      this.resizer = new ResizeObserver((entries) => {
+        const width = Math.round(entries[entries.length - 1].contentRect.width);
+        if (width > 0) this.chartWidth = Math.max(CHART.left + CHART.right + 40, width);
       });
       this.resizer.observe(svg);
     }
@@ -185,8 +186,8 @@ const app = createApp({
       this.errorText = "";
       this.received = 0;
       this.receivedAtError = 0;
-      this.status = "connecting";
       this.startedAt = performance.now();
+      this.status = "connecting";
       const source = new EventSource(STREAM_URL);
       this.source = source;
       source.onopen = () => {
@@ -224,7 +225,7 @@ const app = createApp({
       const sample = SAMPLE_PERCENT.exec(text);
       if (sample) {
         const t = (performance.now() - this.startedAt) / 1000;
-        this.points.push({ index: this.points.length + 1, percent: Number(sample[1]), shown: sample[1], t });
+        this.points.push({ index: this.points.length + 1, percent: Number(sample[1]), label: sample[1], t });
       }
       if (text === this.config.sentinel) {
         // Close before the server ends the response, so the browser never reconnects.
@@ -249,6 +250,10 @@ const app = createApp({
         this.received === 0
           ? `Error: connection lost — could not stream from ${STREAM_URL}. Check that the server runs, then press Start.`
           : `Error: connection lost after ${this.received} of ${this.config.total_messages} messages. Press Start to run again.`;
+    },
+    xAt(seconds) {
+      const { left, right } = CHART;
+      return left + ((this.chartWidth - left - right) * seconds) / this.timeSpan;
     },
     addLine(text, error) {
       this.lines.push({ key: this.lines.length, text, error });
