@@ -16,16 +16,12 @@ import pytest
 from conformance.cli import main as cli_main
 from conformance.models import Report, Verdict
 from conformance.profiles import Profile, load_profile
-from conformance.runner import run_suite_sync
 from testing.support import uvicorn_thread
 from tests.conformance.suite_helpers import make, run_check, timed
 from tests.integrations.anthropic_fake import PATH, TEXT, anthropic_app, events, frames
-from tests.integrations.fetch_only import without_fetch_only
+from tests.integrations.profile_runs import MAIN_ONLY, not_passed, run_app
 
 CHECKS = ("anthropic.event-name", "anthropic.order", "anthropic.block-index", "anthropic.error")
-# The extra clients re-judge the main stream's defects on their own streams; the matrix leaves
-# them out so each row names exactly the checks that must fail (the valid variants run them).
-MAIN_ONLY = ("stream.concurrent", "stream.disconnect")
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +35,7 @@ def profile() -> Profile:
 def run(
     variant: str, profile: Profile, skip: tuple[str, ...] = MAIN_ONLY
 ) -> tuple[Report, list[dict[str, object]]]:
-    app = anthropic_app(variant)
-    with uvicorn_thread(app) as server:
-        report = run_suite_sync(server.base_url + PATH, profile, skip=skip)
-    return report, app.state.requests
-
-
-def not_passed(report: Report) -> dict[str, Verdict]:
-    return {
-        r.check_id: r.verdict
-        for r in without_fetch_only(report)
-        if r.verdict in (Verdict.FAIL, Verdict.WARN)
-    }
+    return run_app(anthropic_app(variant), PATH, profile, skip)
 
 
 def test_profile_sends_a_streaming_messages_request(profile: Profile) -> None:
