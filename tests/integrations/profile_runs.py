@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from conformance.models import Report, Verdict
-from conformance.profiles import Profile
+from conformance.profiles import Profile, load_profile
 from conformance.runner import run_suite_sync
 from testing.support import uvicorn_thread
 from tests.integrations.fetch_only import without_fetch_only
@@ -18,6 +18,13 @@ from tests.integrations.fetch_only import without_fetch_only
 # The extra clients re-judge the main stream's defects on their own streams; a defect matrix
 # leaves them out so each row names exactly the checks that must fail (the valid variants run them).
 MAIN_ONLY = ("stream.concurrent", "stream.disconnect")
+
+
+def tight_profile(name: str) -> Profile:
+    """The shipped profile ``name`` with tight limits, which keep the broken variants short."""
+    return load_profile(name).replace(
+        close_grace=0.6, idle_timeout=5.0, deadline=15.0, first_event_timeout=5.0
+    )
 
 
 def run_app(

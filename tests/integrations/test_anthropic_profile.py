@@ -19,17 +19,14 @@ from conformance.profiles import Profile, load_profile
 from testing.support import uvicorn_thread
 from tests.conformance.suite_helpers import make, run_check, timed
 from tests.integrations.anthropic_fake import PATH, TEXT, anthropic_app, events, frames
-from tests.integrations.profile_runs import MAIN_ONLY, not_passed, run_app
+from tests.integrations.profile_runs import MAIN_ONLY, not_passed, run_app, tight_profile
 
 CHECKS = ("anthropic.event-name", "anthropic.order", "anthropic.block-index", "anthropic.error")
 
 
 @pytest.fixture(scope="module")
 def profile() -> Profile:
-    # Tight limits keep the broken variants short; everything else is the shipped profile.
-    return load_profile("anthropic-messages").replace(
-        close_grace=0.6, idle_timeout=5.0, deadline=15.0, first_event_timeout=5.0
-    )
+    return tight_profile("anthropic-messages")
 
 
 def run(

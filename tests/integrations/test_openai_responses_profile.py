@@ -17,7 +17,7 @@ from conformance.models import Report, Verdict
 from conformance.profiles import Profile, load_profile
 from testing.support import uvicorn_thread
 from tests.conformance.suite_helpers import make, run_check, timed
-from tests.integrations.profile_runs import MAIN_ONLY, not_passed, run_app
+from tests.integrations.profile_runs import MAIN_ONLY, not_passed, run_app, tight_profile
 from tests.integrations.responses_fake import PATH, TEXT, events, frames, responses_app
 
 CHECKS = (
@@ -32,10 +32,7 @@ CHECKS = (
 
 @pytest.fixture(scope="module")
 def profile() -> Profile:
-    # Tight limits keep the broken variants short; everything else is the shipped profile.
-    return load_profile("openai-responses").replace(
-        close_grace=0.6, idle_timeout=5.0, deadline=15.0, first_event_timeout=5.0
-    )
+    return tight_profile("openai-responses")
 
 
 def run(
