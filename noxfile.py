@@ -38,10 +38,14 @@ def serve(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit and integration tests (everything but the browser tests)."""
+    """Unit and integration tests (everything but the browser tests), on two pytest-xdist workers.
+
+    Most tests wait on loopback servers rather than compute, so two workers halve the wall time
+    on two cores; ``nox -s tests -- -n 0`` runs them in one process.
+    """
     session.install("-e", ".[test,load,bench,sdk,sdk-mcp]")
     install_vue(session)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-n", "2", *session.posargs)
 
 
 @nox.session

@@ -30,13 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.pinning import LOADGEN_CPU, SERVER_CPU, pin_to
 from conformance.load.cli import ensure_descriptors
 from conformance.load.runner import LoadConfig, LoadReport, StepResult, run_load
 from testing.support import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_CPU = 0
-LOADGEN_CPU = 1
 STREAM_PATH = "/api/stream"
 QUIET_REFERENCE = ("--access-log", "false", "--log-level", "warning")
 
@@ -72,17 +71,6 @@ GENERATOR_CHECK = Implementation(
 )
 
 
-def _pin_server() -> None:
-    """Runs in the child before exec: CPU 0, and as many descriptors as the hard limit allows."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setaffinity(0, {SERVER_CPU})
-    with contextlib.suppress(ImportError, ValueError, OSError):
-        import resource
-
-        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 @contextlib.contextmanager
 def running(impl: Implementation, interval: float, *, pin: bool) -> Iterator[tuple[str, int]]:
     """Start one server on a free port; yield (stream URL, pid); always stop it."""
@@ -94,7 +82,7 @@ def running(impl: Implementation, interval: float, *, pin: bool) -> Iterator[tup
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_pin_server if pin else None,
+        preexec_fn=pin_to(SERVER_CPU) if pin else None,
     )
     try:
         wait_for_port(port)

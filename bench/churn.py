@@ -22,7 +22,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.generator_cost import LOADGEN_CPU, ROOT, _pin, server
+from bench.generator_cost import ROOT, server
+from bench.pinning import LOADGEN_CPU, pin_to
 from conformance.load.cli import ensure_descriptors
 from conformance.load.runner import LoadConfig, StepResult, run_load_sync
 
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         cwd=ROOT,
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
-                        preexec_fn=_pin(LOADGEN_CPU),
+                        preexec_fn=pin_to(LOADGEN_CPU),
                     )
                 )
 

@@ -26,29 +26,14 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
+from bench.pinning import LOADGEN_CPU, SERVER_CPU, pin_to
 from conformance.load.cli import ensure_descriptors
 from conformance.load.runner import LoadConfig, StepResult, run_load_sync
 from testing.support import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_CPU = 0
-LOADGEN_CPU = 1
 LOCUSTFILE = ROOT / "conformance" / "locust_user.py"
-
-
-def _pin(cpu: int) -> Any:
-    def pin() -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            os.sched_setaffinity(0, {cpu})
-        with contextlib.suppress(ImportError, ValueError, OSError):
-            import resource
-
-            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-    return pin
 
 
 @contextlib.contextmanager
@@ -60,7 +45,7 @@ def server(argv: Sequence[str]) -> Iterator[int]:
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_pin(SERVER_CPU),
+        preexec_fn=pin_to(SERVER_CPU),
     )
     try:
         wait_for_port(port)
@@ -91,7 +76,7 @@ def locust_events_per_core(url: str, streams: int, seconds: float) -> dict[str, 
                "--loglevel", "ERROR", "--stop-timeout", "1"]  # fmt: skip
         proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_pin(LOADGEN_CPU),
+            preexec_fn=pin_to(LOADGEN_CPU),
         )  # fmt: skip
         start = time.monotonic()
         _, status, usage = os.wait4(proc.pid, 0)

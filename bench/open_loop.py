@@ -20,7 +20,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.generator_cost import LOADGEN_CPU, ROOT, server
+from bench.generator_cost import ROOT, server
+from bench.pinning import LOADGEN_CPU
 from conformance.load.report import table, write_json, write_plot
 from conformance.load.runner import LoadConfig, run_load_sync
 from conformance.profiles import load_profile

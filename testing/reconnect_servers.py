@@ -10,18 +10,16 @@ toolkit's default :class:`~testing.servers.SseResponse` (no ids, every request a
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import dataclasses
 import hashlib
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from testing.ram_stream import SAMPLES, encode_event, json_text, ram_messages
-from testing.rawhttp import Exchange, Handler, threaded_sse_server
+from testing.rawhttp import Exchange, Handler
+from testing.servers import serve_preset
 from testing.sse_response import DEFAULT_HEADERS, SseResponse
 
 Resume = Literal["honour", "ignore", "inclusive", "skip-one"]
@@ -146,27 +144,12 @@ def _paced(server: ResumableStream | SseResponse, interval: float) -> Callable[[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    return serve_preset(
+        argv,
         prog="python -m testing.reconnect_servers",
         description="Serve one reconnect test server on 127.0.0.1 until Ctrl-C.",
+        table_at=presets,
     )
-    parser.add_argument("name", nargs="?", help="which server (--list shows them)")
-    parser.add_argument("--list", action="store_true", help="list the servers and exit")
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between messages")
-    args = parser.parse_args(argv)
-    table = presets(args.interval)
-    if args.list or args.name is None:
-        print("\n".join(table), flush=True)
-        return 0
-    if args.name not in table:
-        print(f"unknown server {args.name!r}; one of: {', '.join(table)}", file=sys.stderr)
-        return 2
-    with threaded_sse_server(table[args.name]()) as server:
-        print(f"{args.name}: {server.url}  (Ctrl-C stops it)", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)
-    return 0
 
 
 if __name__ == "__main__":

@@ -46,18 +46,24 @@ def presets(interval: float) -> dict[str, Callable[[], Handler]]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def serve_preset(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    description: str,
+    table_at: Callable[[float], dict[str, Callable[[], Handler]]],
+) -> int:
+    """The ``python -m testing.servers``-style command: ``NAME [--interval S]`` serves the preset
+    ``table_at(interval)[NAME]`` on 127.0.0.1 until Ctrl-C, ``--list`` names them. Returns the
+    exit code (2 for an unknown name or an interval outside (0, 60]); raises nothing."""
     import argparse
 
-    parser = argparse.ArgumentParser(
-        prog="python -m testing.servers",
-        description="Serve one known-good or known-bad SSE server on 127.0.0.1 until Ctrl-C.",
-    )
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("name", nargs="?", help="which server (--list shows them)")
     parser.add_argument("--list", action="store_true", help="list the servers and exit")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between messages")
     args = parser.parse_args(argv)
-    table = presets(args.interval)
+    table = table_at(args.interval)
     if args.list or args.name is None:
         with contextlib.suppress(BrokenPipeError):  # `... --list | head`
             print("\n".join(table), flush=True)
@@ -75,6 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time.sleep(3600)
         except KeyboardInterrupt:
             return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return serve_preset(
+        argv,
+        prog="python -m testing.servers",
+        description="Serve one known-good or known-bad SSE server on 127.0.0.1 until Ctrl-C.",
+        table_at=presets,
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from testing.reconnect_servers import (
     RETRY_ZERO,
     ResumableStream,
 )
+from testing.reconnect_servers import presets as reconnect_presets
 from testing.sse_response import SseResponse
 from testing.support import server_process
 from tests.conformance.fast_suite import Judge, fast_profile
@@ -404,3 +405,22 @@ def test_threaded_opaque_server_resumes_by_position() -> None:
 
         report = asyncio.run(run_suite(running.url, fast_profile(), only=["reconnect.*"]))
     assert {r.verdict for r in report.results} == {Verdict.PASS}, describe(report)
+
+
+def test_hand_served_reconnect_servers_take_the_same_arguments_as_testing_servers() -> None:
+    """``python -m testing.reconnect_servers``: the one command of ``testing.servers``."""
+    import subprocess
+    import sys
+
+    def serve(*argv: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "testing.reconnect_servers", *argv]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+
+    listed = serve("--list")
+    assert listed.returncode == 0
+    assert listed.stdout.split() == list(reconnect_presets(1.0))
+    unknown = serve("nope")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("unknown server 'nope'; one of: resumable,")
+    bad = serve("resumable", "--interval", "0")
+    assert (bad.returncode, bad.stderr) == (2, "--interval must be in (0, 60]\n")

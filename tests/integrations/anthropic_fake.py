@@ -11,15 +11,14 @@ non-streaming JSON message without ``"stream": true``.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+
+from tests.integrations.fake_api import paced_sse, post_app
 
 PATH = "/v1/messages"
 MESSAGE_ID = "msg_fake0001"
@@ -156,18 +155,6 @@ def anthropic_app(variant: str = "good", *, delay: float = 0.04) -> Starlette:
             return error(400, "invalid_request_error", "messages and max_tokens are required")
         if not body.get("stream"):
             return JSONResponse(message([{"type": "text", "text": TEXT}], "end_turn"))
+        return paced_sse(frames(variant), delay)
 
-        async def stream() -> AsyncIterator[bytes]:
-            for part in frames(variant):
-                yield part
-                await asyncio.sleep(delay)
-
-        return StreamingResponse(
-            stream(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-
-    app = Starlette(routes=[Route(PATH, create, methods=["POST"])])
-    app.state.requests = requests
-    return app
+    return post_app(PATH, create, requests)

@@ -12,15 +12,14 @@ ends. A request without ``"stream": true`` gets the non-streaming JSON answer, a
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+
+from tests.integrations.fake_api import paced_sse, post_app
 
 PATH = "/v1/responses"
 RESPONSE_ID = "resp_fake0001"
@@ -238,18 +237,6 @@ def responses_app(variant: str = "good", *, delay: float = 0.04) -> Starlette:
             )
         if not body.get("stream"):
             return JSONResponse(response_object("completed", [message_item("completed", TEXT)]))
+        return paced_sse(frames(variant), delay)
 
-        async def stream() -> AsyncIterator[bytes]:
-            for part in frames(variant):
-                yield part
-                await asyncio.sleep(delay)
-
-        return StreamingResponse(
-            stream(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-
-    app = Starlette(routes=[Route(PATH, create, methods=["POST"])])
-    app.state.requests = requests
-    return app
+    return post_app(PATH, create, requests)

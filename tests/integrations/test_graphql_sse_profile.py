@@ -14,9 +14,9 @@ from conformance.checks.context import CheckContext
 from conformance.models import OutcomeKind, Report, Verdict
 from conformance.profiles import Profile, load_profile
 from conformance.runner import run_suite_sync
-from testing.support import free_port, stop_process, uvicorn_thread, wait_for_port
-from tests.integrations.fetch_only import without_fetch_only
+from testing.support import free_port, stop_process, wait_for_port
 from tests.integrations.graphql_fake import PATH, graphql_app
+from tests.integrations.profile_runs import MAIN_ONLY, not_passing, run_app, verdicts
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_SERVER = ROOT / "testing" / "node" / "graphql_sse_server.mjs"
@@ -27,24 +27,8 @@ def profile() -> Profile:
     return load_profile("graphql-sse").replace(idle_timeout=2.0, deadline=10.0, close_grace=0.5)
 
 
-MAIN_ONLY = ("stream.concurrent", "stream.disconnect")
-
-
 def run(variant: str, profile: Profile, skip: tuple[str, ...] = MAIN_ONLY) -> Report:
-    with uvicorn_thread(graphql_app(variant)) as server:
-        return run_suite_sync(server.base_url + PATH, profile, skip=skip)
-
-
-def verdicts(report: Report, verdict: Verdict) -> set[str]:
-    return {r.check_id for r in without_fetch_only(report) if r.verdict is verdict}
-
-
-def not_passing(report: Report) -> list[tuple[str, str, str]]:
-    return [
-        (r.check_id, r.verdict, r.reason)
-        for r in without_fetch_only(report)
-        if r.verdict in ("fail", "warn")
-    ]
+    return run_app(graphql_app(variant), PATH, profile, skip)[0]
 
 
 def test_the_valid_server_passes(profile: Profile) -> None:

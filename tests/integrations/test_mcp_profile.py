@@ -20,8 +20,8 @@ from conformance.reports.html import render_html
 from conformance.reports.json import report_to_dict
 from conformance.runner import run_suite_sync
 from testing.support import server_process, uvicorn_thread
-from tests.integrations.fetch_only import without_fetch_only
 from tests.integrations.mcp_fake import PATH, mcp_app
+from tests.integrations.profile_runs import not_passing, run_app, verdicts
 
 SDK_SERVER = Path(__file__).with_name("mcp_sdk_server.py")
 
@@ -32,22 +32,7 @@ def profile() -> Profile:
 
 
 def run(variant: str, profile: Profile) -> tuple[Report, list[dict[str, object]]]:
-    app = mcp_app(variant)
-    with uvicorn_thread(app) as server:
-        report = run_suite_sync(server.base_url + PATH, profile)
-    return report, app.state.requests
-
-
-def verdicts(report: Report, verdict: Verdict) -> set[str]:
-    return {r.check_id for r in without_fetch_only(report) if r.verdict is verdict}
-
-
-def not_passing(report: Report) -> list[tuple[str, str, str]]:
-    return [
-        (r.check_id, r.verdict, r.reason)
-        for r in without_fetch_only(report)
-        if r.verdict in ("fail", "warn")
-    ]
+    return run_app(mcp_app(variant), PATH, profile, skip=())
 
 
 def test_the_session_is_driven_in_order(profile: Profile) -> None:

@@ -15,10 +15,9 @@ import pytest
 from conformance.cli import main as cli_main
 from conformance.models import Report, Verdict
 from conformance.profiles import Profile, load_profile
-from conformance.runner import run_suite_sync
 from testing.support import uvicorn_thread
 from tests.conformance.suite_helpers import make, run_check, timed
-from tests.integrations.fetch_only import without_fetch_only
+from tests.integrations.profile_runs import MAIN_ONLY, not_passed, run_app, tight_profile
 from tests.integrations.responses_fake import PATH, TEXT, events, frames, responses_app
 
 CHECKS = (
@@ -29,34 +28,17 @@ CHECKS = (
     "openai.error",
     "openai.delta-item",
 )
-# The extra clients re-judge the main stream's defects on their own streams; the matrix leaves
-# them out so each row names exactly the checks that must fail (the valid variants run them).
-MAIN_ONLY = ("stream.concurrent", "stream.disconnect")
 
 
 @pytest.fixture(scope="module")
 def profile() -> Profile:
-    # Tight limits keep the broken variants short; everything else is the shipped profile.
-    return load_profile("openai-responses").replace(
-        close_grace=0.6, idle_timeout=5.0, deadline=15.0, first_event_timeout=5.0
-    )
+    return tight_profile("openai-responses")
 
 
 def run(
     variant: str, profile: Profile, skip: tuple[str, ...] = MAIN_ONLY
 ) -> tuple[Report, list[dict[str, object]]]:
-    app = responses_app(variant)
-    with uvicorn_thread(app) as server:
-        report = run_suite_sync(server.base_url + PATH, profile, skip=skip)
-    return report, app.state.requests
-
-
-def not_passed(report: Report) -> dict[str, Verdict]:
-    return {
-        r.check_id: r.verdict
-        for r in without_fetch_only(report)
-        if r.verdict in (Verdict.FAIL, Verdict.WARN)
-    }
+    return run_app(responses_app(variant), PATH, profile, skip)
 
 
 def test_profile_sends_a_streaming_responses_request(profile: Profile) -> None:

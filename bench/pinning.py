@@ -1,0 +1,30 @@
+"""Which CPU a benchmark's processes run on: the server on one core, the load generator on the other.
+
+On two cores a server and its load generator sharing a CPU measure each other; pinned apart, the
+server's CPU time is its own. Where affinity or rlimits are missing the pins are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+
+SERVER_CPU = 0
+LOADGEN_CPU = 1
+
+
+def pin_to(cpu: int) -> Callable[[], None]:
+    """A ``preexec_fn`` for a child: run on ``cpu``, with as many descriptors as the hard limit
+    allows. The returned function raises nothing (what the platform cannot do is skipped)."""
+
+    def pin() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setaffinity(0, {cpu})
+        with contextlib.suppress(ImportError, ValueError, OSError):
+            import resource
+
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    return pin
