@@ -20,6 +20,7 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 import httpx
 
@@ -65,6 +66,47 @@ def ssl_context(cacert: str | None = None, insecure: bool = False) -> ssl.SSLCon
     return ctx
 
 
+@dataclass
+class _Dial:
+    """How far the connection of the latest hop got (httpcore's trace events): a connect timeout
+    after the TCP connection opened is a TLS handshake that never finished."""
+
+    connecting: str | None = None  # HOST:PORT being dialled
+    tcp_open: str | None = None  # HOST:PORT once the TCP connection is open
+    tls_started: bool = False
+    tls_done: bool = False
+
+    def note(self, name: str, info: Mapping[str, object]) -> None:
+        """Record one of httpcore's trace events. Never raises."""
+        if name == "connection.connect_tcp.started":
+            self.connecting, self.tcp_open = _where(info), None
+            self.tls_started = self.tls_done = False
+        elif name == "connection.connect_tcp.complete":
+            self.tcp_open = self.connecting or "the server"
+        elif name == "connection.start_tls.started":
+            self.tls_started = True
+        elif name == "connection.start_tls.complete":
+            self.tls_done = True
+
+    def timeout_message(self, connect_timeout: float) -> str:
+        """Why no connection came within ``connect_timeout``. Never raises."""
+        if self.tcp_open is not None and self.tls_started and not self.tls_done:
+            return (
+                f"TCP connection to {self.tcp_open} opened but the TLS handshake did not finish "
+                f"within {connect_timeout:g} s"
+            )
+        return f"no connection within {connect_timeout:g} s"
+
+
+def _where(info: Mapping[str, object]) -> str | None:
+    host, port = info.get("host"), info.get("port")
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str) or not isinstance(port, int):
+        return None
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class _HeadTimeout(Exception):
     def __init__(self, reason: EndReason, message: str) -> None:
         super().__init__(message)
@@ -76,8 +118,10 @@ async def _send(
     request: httpx.Request,
     limits: Limits,
     now: Callable[[], float],
+    dial: _Dial,
 ) -> httpx.Response:
-    """``client.send`` with the first-byte timer started when the request has been sent.
+    """``client.send`` with the first-byte timer started when the request has been sent (and how
+    far each connection got noted in ``dial``).
 
     httpx's own timeouts cannot express "time from request sent to response headers" separately
     from the connect timeout, so httpcore's trace events start the timer (per redirect hop).
@@ -85,6 +129,7 @@ async def _send(
     waiting_since: list[float] = []
 
     async def trace(name: str, info: Mapping[str, object]) -> None:
+        dial.note(name, info)
         if name.endswith("receive_response_headers.started"):
             waiting_since.append(now())
 
@@ -203,6 +248,7 @@ async def capture(
         cap.end_reason = reason
         cap.end_message = message
 
+    dial = _Dial()
     timeout = httpx.Timeout(
         connect=limits.connect_timeout,
         read=None,
@@ -232,13 +278,13 @@ async def capture(
             end(EndReason.CONNECT_ERROR, f"bad request: {exc}")
             return cap
         try:
-            response = await _send(client, http_request, limits, now)
+            response = await _send(client, http_request, limits, now, dial)
         except _HeadTimeout as exc:
             end(exc.reason, str(exc))
             cap.t_end = now()
             return cap
         except httpx.ConnectTimeout:
-            end(EndReason.CONNECT_TIMEOUT, f"no connection within {limits.connect_timeout:g} s")
+            end(EndReason.CONNECT_TIMEOUT, dial.timeout_message(limits.connect_timeout))
             cap.t_end = now()
             return cap
         except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:

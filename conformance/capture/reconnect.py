@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from conformance.capture.http import capture
 from conformance.capture.model import (
+    LEFT_MIN,
     Capture,
     CaptureRequest,
     EndReason,
@@ -104,18 +105,32 @@ async def _cut_and_resume(
     return cut, resumed, cut_at, resumed_at, delay, wanted
 
 
-async def _after_end(
-    request: CaptureRequest, limits: Limits, delay_max: float, main: Capture
-) -> tuple[Capture, float]:
-    delay = min(browser_delay(main.retry), delay_max)
-    await asyncio.sleep(delay)
-    short = dataclasses.replace(
-        limits,
-        idle_timeout=min(limits.idle_timeout, max(limits.close_grace, 0.1)),
-        deadline=min(
-            limits.deadline, limits.connect_timeout + limits.first_byte_timeout + limits.close_grace
-        ),
+def after_end_limits(limits: Limits, elapsed: float) -> Limits:
+    """The limits of the after-end reconnect, started ``elapsed`` seconds into the run: what is
+    left of the run's deadline (:func:`limits_left`), and no longer than it takes to connect, get
+    a head and wait ``close_grace`` for the first event, so the run ends within its deadline
+    whatever the server does on the reconnect. Never raises."""
+    left = limits_left(limits, elapsed)
+    most = left.connect_timeout + left.first_byte_timeout + limits.close_grace
+    return dataclasses.replace(
+        left,
+        idle_timeout=min(left.idle_timeout, max(limits.close_grace, 0.1)),
+        deadline=min(left.deadline, most),
+        hold=None if left.hold is None else min(left.hold, most),
     )
+
+
+async def _after_end(
+    request: CaptureRequest, limits: Limits, delay_max: float, main: Capture, elapsed: float
+) -> tuple[Capture, float]:
+    """One reconnect after the main stream's end, started ``elapsed`` seconds into the run: the
+    delay and the capture both come out of what is left of the run's deadline."""
+    rest = max(limits.deadline - elapsed, 0.0) if limits.hold is None else None
+    delay = min(browser_delay(main.retry), delay_max)
+    if rest is not None:
+        delay = min(delay, max(rest - LEFT_MIN, 0.0))
+    await asyncio.sleep(delay)
+    short = after_end_limits(limits, elapsed + delay)
     after = await capture(
         reconnect_request(request, last_event_id(main)), short, abort_after_events=1
     )
@@ -148,7 +163,7 @@ async def reconnect_run(
         after_at = after_delay = 0.0
         if ended_by_itself(main_cap):
             after_at = time.monotonic() - start
-            after, after_delay = await _after_end(request, limits, delay_max, main_cap)
+            after, after_delay = await _after_end(request, limits, delay_max, main_cap, after_at)
             after_at += after_delay
         cut, resumed, cut_at, resumed_at, delay, wanted = await resume
     finally:

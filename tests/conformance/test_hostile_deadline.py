@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conformance.cli import main
-from testing.rawhttp import Exchange, threaded_sse_server
+from testing.rawhttp import Exchange, Handler, threaded_sse_server
 
 # Each case waits out a 10 s deadline: `nox -s slow` (CI runs it).
 pytestmark = pytest.mark.slow
@@ -80,3 +80,40 @@ def test_a_server_that_never_answers_ends_the_run_at_the_first_byte_timeout() ->
     assert code == 1, out
     assert "stream.disconnect" in out
     assert wall < 2 + GRACE + SLACK, f"{wall:.1f} s\n{out}"
+
+
+def ends_then_hostile_reconnect(answer_head: bool) -> Handler:
+    """Three events with ids a second apart, then the end; the reconnect after the end (Last-Event-ID: 3) gets a
+    200 head and never a byte (``answer_head``), or no answer at all."""
+
+    async def handler(ex: Exchange) -> None:
+        if ex.request.header("last-event-id") == "3":
+            if answer_head:
+                await ex.send_head(200, CHUNKED)
+            await ex.wait_gone()
+        await ex.send_head(200, CHUNKED)
+        for n in (1, 2, 3):
+            await ex.pause(1.0)
+            await ex.send_body(b"id: %d\ndata: %d\n\n" % (n, n))
+        await ex.end_body()
+
+    return handler
+
+
+@pytest.mark.parametrize("answer_head", [True, False], ids=["head-then-silence", "no-answer"])
+def test_the_reconnect_after_the_end_gets_only_what_is_left_of_the_deadline(
+    answer_head: bool,
+) -> None:
+    deadline = 6.0
+    with threaded_sse_server(ends_then_hostile_reconnect(answer_head)) as server:
+        wall, code, out = timed_cli(
+            server.url,
+            *("--deadline", str(deadline), "--close-grace", str(GRACE)),
+            *("--first-byte-timeout", "10", "--idle-timeout", "10"),
+        )
+        asked = [r.header("last-event-id") for r in server.state.requests]
+    assert code in (0, 1), out
+    assert "3" in asked, asked  # the after-end reconnect happened
+    after_end = next(line for line in out.splitlines() if line.startswith("reconnect.after-end"))
+    print(f"wall {wall:.2f} s\n{after_end}")
+    assert wall < deadline + GRACE + SLACK, f"{wall:.1f} s\n{out}"

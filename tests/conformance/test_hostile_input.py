@@ -9,6 +9,7 @@ import json
 import re
 import socket
 import struct
+import threading
 import time
 import xml.etree.ElementTree as ET
 from datetime import datetime
@@ -179,3 +180,41 @@ def test_a_reset_says_connection_reset_after_n_bytes() -> None:
         report = run_suite_sync(server.url, load_profile("generic"), only=["http.status"])
     message = report.capture.end_message
     assert message == "connection reset by the server after 9 body bytes", message
+
+
+def silent_tls_peer(answer: bytes) -> tuple[socket.socket, threading.Thread, threading.Event]:
+    """A TCP server on loopback that accepts one connection and never completes a TLS handshake:
+    it reads the ClientHello and sends ``answer`` (nothing, or a few bytes that are not a whole
+    TLS record), then holds the connection until told to stop (bounded: 10 s at most)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(10)
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                if answer:
+                    conn.sendall(answer)
+                stop.wait(10)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread, stop
+
+
+@pytest.mark.parametrize("answer", [b"", b"\x16\x03"], ids=["silent", "half-a-record-header"])
+def test_a_tls_handshake_that_never_finishes_says_so(answer: bytes) -> None:
+    listener, thread, stop = silent_tls_peer(answer)
+    port = listener.getsockname()[1]
+    try:
+        code, out, err = cli(f"https://127.0.0.1:{port}/", *QUICK, "--connect-timeout", "1")
+    finally:
+        stop.set()
+        thread.join(10)
+        listener.close()
+    assert (code, out) == (2, "")
+    assert err.strip().endswith(
+        f"TCP connection to 127.0.0.1:{port} opened but the TLS handshake did not finish within 1 s"
+    ), err

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from conformance import checks
-from conformance.capture.model import Capture, CaptureRequest, EndReason
+from conformance.capture.model import Capture, CaptureRequest, EndReason, Limits
 from conformance.capture.reconnect import (
     ReconnectRun,
+    after_end_limits,
     browser_delay,
     default_cut_after,
     reconnect_request,
@@ -424,3 +425,19 @@ def test_hand_served_reconnect_servers_take_the_same_arguments_as_testing_server
     assert unknown.stderr.startswith("unknown server 'nope'; one of: resumable,")
     bad = serve("resumable", "--interval", "0")
     assert (bad.returncode, bad.stderr) == (2, "--interval must be in (0, 60]\n")
+
+
+def test_the_after_end_reconnect_gets_only_what_is_left_of_the_deadline() -> None:
+    """Issue 16, 5: 4 s into a 6 s run the after-end reconnect may take 2 s, not a whole
+    connect + first-byte timeout (the wall-clock runs are in test_hostile_deadline.py)."""
+    limits = Limits(deadline=6.0, connect_timeout=5.0, first_byte_timeout=10.0, close_grace=0.5)
+    left = after_end_limits(limits, 4.0)
+    assert left.deadline == pytest.approx(2.0)
+    assert max(left.connect_timeout, left.first_byte_timeout) <= 2.0
+    assert left.idle_timeout == 0.5
+    early = after_end_limits(limits, 0.0)  # early on: connect + first byte + grace, within 6 s
+    assert early.deadline == 6.0
+    late = after_end_limits(limits, 7.0)  # past the deadline: the least a client gets
+    assert late.deadline == pytest.approx(0.1)
+    held = after_end_limits(Limits(hold=30.0, close_grace=0.5), 29.0)
+    assert held.hold == pytest.approx(1.0)
