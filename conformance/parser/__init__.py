@@ -29,6 +29,8 @@ Where each part lives:
   paths, the hot loop) and :func:`parse_all`;
 - :mod:`conformance.parser.interpret`: :class:`Event` and the field rules (a line in, the
   buffers updated, an event out on a blank line), the base class of :class:`Parser`;
+- :mod:`conformance.parser.columns` and :mod:`conformance.parser.blocks`: the fast paths for
+  LF chunks of whole common blocks (one shape throughout, or block by block);
 - :mod:`conformance.parser.line_buffer`: the bounded buffer of the line not yet terminated;
 - :mod:`conformance.parser.observations`: :class:`ObservationKind`, :class:`Observation` and
   the bounded log that keeps them.

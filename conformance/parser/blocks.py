@@ -20,17 +20,10 @@ one, and compare events, offsets and observations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from conformance.parser.interpret import (
-    SET_DATA,
-    SET_END,
-    SET_LAST_EVENT_ID,
-    SET_OFFSET,
-    SET_TYPE,
-    Event,
-)
-from conformance.parser.interpret import new_object as NEW_OBJECT
+from conformance.parser.interpret import Event, EventDraft
 
 
 def run_blocks(parser: Any, text: str) -> int:
@@ -48,8 +41,9 @@ def run_blocks(parser: Any, text: str) -> int:
     on_event = parser.on_event
     id_buffer = parser.last_event_id_buffer
     base = parser._pos
-    new_object, set_type, set_data = NEW_OBJECT, SET_TYPE, SET_DATA
-    set_last_event_id, set_offset, set_end = SET_LAST_EVENT_ID, SET_OFFSET, SET_END
+    # Any: the draft becomes an Event at its __class__ assignment
+    draft: Callable[[], Any] = EventDraft
+    event_class = Event
     taken = 0
     dispatched = 0
     for block in blocks:
@@ -77,13 +71,14 @@ def run_blocks(parser: Any, text: str) -> int:
             threshold = parser.longest_line = parser._threshold = size
         if value is not None:
             id_buffer = value
-        event = new_object(Event)
-        set_type(event, "message")
-        set_data(event, line[6:] if line[5:6] == " " else line[5:])
-        set_last_event_id(event, id_buffer)
-        set_offset(event, base + taken)
+        event = draft()  # make_event, inlined
+        event.type = "message"
+        event.data = line[6:] if line[5:6] == " " else line[5:]
+        event.last_event_id = id_buffer
+        event.offset = base + taken
         taken += len(block) + 2
-        set_end(event, base + taken)
+        event.end = base + taken
+        event.__class__ = event_class
         dispatched += 1
         out.append(event)
         if on_event is not None:

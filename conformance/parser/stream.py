@@ -9,20 +9,12 @@ chunks with one line-ending style. See :mod:`conformance.parser` for the design 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from conformance.parser.blocks import run_blocks
-from conformance.parser.interpret import (
-    SET_DATA,
-    SET_END,
-    SET_LAST_EVENT_ID,
-    SET_OFFSET,
-    SET_TYPE,
-    Event,
-    EventCallback,
-    Interpreter,
-)
-from conformance.parser.interpret import new_object as NEW_OBJECT
+from conformance.parser.columns import run_columns
+from conformance.parser.interpret import Event, EventCallback, EventDraft, Interpreter
 from conformance.parser.line_buffer import LineBuffer, trim_utf8_tail
 from conformance.parser.observations import EXCERPT, ObservationCallback, ObservationKind
 
@@ -49,6 +41,7 @@ class Parser(Interpreter):
     # Tests turn these off to prove the fast paths and the general path agree.
     _fast_path = True
     _block_path = True  # conformance.parser.blocks: whole common blocks at a time
+    _column_path = True  # conformance.parser.columns: whole chunks of one block shape
 
     def __init__(
         self,
@@ -232,9 +225,10 @@ class Parser(Interpreter):
     def _feed_split(self, data: bytes, sep: bytes, style: str) -> None:
         """Fast path: every line ending in this chunk is ``sep`` (none is a CR at its end).
 
-        An all-ASCII LF chunk goes block by block where it can (:mod:`conformance.parser.blocks`):
-        the block in progress is finished line by line up to its blank line, then whole common
-        blocks are taken, then the rest of the chunk goes line by line."""
+        An all-ASCII LF chunk goes block by block where it can: the block in progress is
+        finished line by line up to its blank line, then whole blocks are taken, all at once if
+        they have one shape (:mod:`conformance.parser.columns`), else the common ones one by one
+        (:mod:`conformance.parser.blocks`), then the rest of the chunk goes line by line."""
         if style == "LF" and self._block_path and not self._bom_check and data.isascii():
             if not self._block_clean():
                 end = data.find(b"\n\n")
@@ -244,7 +238,12 @@ class Parser(Interpreter):
                 self._split_lines(data[: end + 2], sep, style)
                 data = data[end + 2 :]
             if data and self._block_clean():
-                taken = run_blocks(self, data.decode("ascii"))
+                text = data.decode("ascii")
+                taken = 0
+                if self._column_path and self.on_event is None:
+                    taken = run_columns(self, text)
+                if not taken:
+                    taken = run_blocks(self, text)
                 if taken:
                     self.line_endings[style] += data.count(sep, 0, taken)
                     if style not in self.first_line_ending:
@@ -325,19 +324,21 @@ class Parser(Interpreter):
         fields = self._block_fields
         comments = self.comments
         dispatched = 0
-        new_object, set_type, set_data = NEW_OBJECT, SET_TYPE, SET_DATA
-        set_last_event_id, set_offset, set_end = SET_LAST_EVENT_ID, SET_OFFSET, SET_END
+        # Any: the draft becomes an Event at its __class__ assignment
+        draft: Callable[[], Any] = EventDraft
+        event_class = Event
         for line in lines:
             n = len(line)
             if not n:
                 if values:  # a blank line after data: dispatch (see _dispatch for the spec)
                     last_id = id_buffer
-                    event = new_object(Event)  # _make_event, inlined
-                    set_type(event, event_type or "message")
-                    set_data(event, values[0] if len(values) == 1 else "\n".join(values))
-                    set_last_event_id(event, last_id)
-                    set_offset(event, block_start)
-                    set_end(event, start + 1)
+                    event = draft()  # make_event, inlined
+                    event.type = event_type or "message"
+                    event.data = values[0] if len(values) == 1 else "\n".join(values)
+                    event.last_event_id = last_id
+                    event.offset = block_start
+                    event.end = start + 1
+                    event.__class__ = event_class
                     values = []
                     event_type = ""
                     block_start = field_start = -1
