@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.load.cli import ensure_descriptors
+from conformance.load.process import raise_hard_fd_limit
 from conformance.load.runner import LoadConfig, LoadReport, StepResult, run_load
 from testing.support import free_port, wait_for_port
 
@@ -72,6 +73,9 @@ GENERATOR_CHECK = Implementation(
 )
 
 
+SERVER_FDS = 40_000  # the largest step plus margin
+
+
 def _pin_server() -> None:
     """Runs in the child before exec: CPU 0, and as many descriptors as the hard limit allows."""
     with contextlib.suppress(OSError, AttributeError):
@@ -79,6 +83,7 @@ def _pin_server() -> None:
     with contextlib.suppress(ImportError, ValueError, OSError):
         import resource
 
+        raise_hard_fd_limit(SERVER_FDS)  # when allowed (CAP_SYS_RESOURCE)
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.load.cli import ensure_descriptors
+from conformance.load.process import raise_hard_fd_limit
 from conformance.load.runner import LoadConfig, StepResult, run_load_sync
 from testing.support import free_port, wait_for_port
 
@@ -38,6 +39,9 @@ LOADGEN_CPU = 1
 LOCUSTFILE = ROOT / "conformance" / "locust_user.py"
 
 
+FD_NEEDED = 20_000 + 1024  # the --many step plus margin, for the generator and the server
+
+
 def _pin(cpu: int) -> Any:
     def pin() -> None:
         with contextlib.suppress(OSError, AttributeError):
@@ -45,6 +49,7 @@ def _pin(cpu: int) -> Any:
         with contextlib.suppress(ImportError, ValueError, OSError):
             import resource
 
+            raise_hard_fd_limit(FD_NEEDED)  # when allowed (CAP_SYS_RESOURCE)
             _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -121,6 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-locust", action="store_true")
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
     args = p.parse_args(argv)
+    hard_before, hard_after = raise_hard_fd_limit(max(args.streams, args.many) + 1024)
+    if hard_after > hard_before:
+        fd_note = f"descriptor hard limit raised from {hard_before} to {hard_after} (allowed)"
+    elif hard_after < max(args.streams, args.many) + 200:
+        fd_note = f"descriptor hard limit {hard_after}: raising it was not allowed"
+    else:
+        fd_note = f"descriptor hard limit {hard_after}"
     with contextlib.suppress(ImportError, ValueError, OSError):
         import resource
 
@@ -144,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = [
         f"generator cost ({args.streams} streams x {1 / args.interval:g} events/s = {rate:,.0f} "
         f"events/s offered by a raw fan-out server on CPU 0; generators on CPU 1; "
-        f"load average {load_before:.1f} before)",
+        f"load average {load_before:.1f} before; {fd_note})",
         f"  sse-conformance load: {fast.events_per_s:,.0f} events/s received on "
         f"{fast.client_cpu_percent:.0f}% of a core = {fast.events_per_core:,.0f} events/s per "
         f"core (errors {fast.error_total}, lag p99 {fast.loop_lag.p99 * 1000:.0f} ms)",
