@@ -214,7 +214,7 @@ class ErrorKind(StrEnum):
     HTTP_5XX = "http-5xx"  # a server error other than 503
     NON_200 = "non-200"  # any other status than 200 (1xx, 204, 3xx)
     EARLY_CLOSE = "early-close"  # EOF before the first event (or mid-body for framed bodies)
-    TIMEOUT = "timeout"  # no connect, no head, or no byte for --timeout seconds
+    TIMEOUT = "timeout"  # counted as timeout:PHASE (connect, head, first-event, idle)
     PROTOCOL = "protocol"  # bytes that are not HTTP/1.1 we can follow
     TLS = "tls"  # the TLS handshake failed (certificate not trusted, wrong name, ...)
     OTHER = "other"  # anything else (DNS failure, ...), detail kept
