@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bench.pinning import LOADGEN_CPU, SERVER_CPU, pin_to
 from conformance.load.cli import ensure_descriptors
+from conformance.load.process import raise_hard_fd_limit
 from conformance.load.runner import LoadConfig, StepResult, run_load_sync
 from testing.support import free_port, wait_for_port
 
@@ -106,6 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-locust", action="store_true")
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
     args = p.parse_args(argv)
+    hard_before, hard_after = raise_hard_fd_limit(max(args.streams, args.many) + 1024)
+    if hard_after > hard_before:
+        fd_note = f"descriptor hard limit raised from {hard_before} to {hard_after} (allowed)"
+    elif hard_after < max(args.streams, args.many) + 200:
+        fd_note = f"descriptor hard limit {hard_after}: raising it was not allowed"
+    else:
+        fd_note = f"descriptor hard limit {hard_after}"
     with contextlib.suppress(ImportError, ValueError, OSError):
         import resource
 
@@ -129,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = [
         f"generator cost ({args.streams} streams x {1 / args.interval:g} events/s = {rate:,.0f} "
         f"events/s offered by a raw fan-out server on CPU 0; generators on CPU 1; "
-        f"load average {load_before:.1f} before)",
+        f"load average {load_before:.1f} before; {fd_note})",
         f"  sse-conformance load: {fast.events_per_s:,.0f} events/s received on "
         f"{fast.client_cpu_percent:.0f}% of a core = {fast.events_per_core:,.0f} events/s per "
         f"core (errors {fast.error_total}, lag p99 {fast.loop_lag.p99 * 1000:.0f} ms)",

@@ -34,7 +34,18 @@ MAX_DURATION = 3600.0
 FD_MARGIN = 64  # descriptors kept for everything that is not a stream
 DEFAULT_TIMEOUT = 10.0
 # The suite's settings the load mode takes from the table (and the profile).
-TABLE_SETTINGS = ("profile", "interval", "method", "headers", "body", "last_event_id")
+# first_byte_timeout bounds the whole response head, first_event_timeout the first event
+# (each a ``timeout:PHASE`` error); --timeout stays the connect and silence limit.
+TABLE_SETTINGS = (
+    "profile",
+    "interval",
+    "method",
+    "headers",
+    "body",
+    "last_event_id",
+    "first_byte_timeout",
+    "first_event_timeout",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -207,6 +218,8 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         hold=args.duration,
         interval=profile.interval,
         timeout=timeout,
+        head_timeout=profile.limits.first_byte_timeout,
+        first_event_timeout=profile.first_event_timeout,
         min_events=args.min_events,
         endless=args.endless,
         server_pid=args.server_pid,

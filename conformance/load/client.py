@@ -47,6 +47,7 @@ class LoadStream(asyncio.Protocol):
     __slots__ = (
         "arrivals",
         "closed",
+        "connected_at",
         "detail",
         "ended_at",
         "endless",
@@ -60,6 +61,7 @@ class LoadStream(asyncio.Protocol):
         "missing",
         "opened_at",
         "parser",
+        "phase",
         "reader",
         "reported",
         "request",
@@ -98,6 +100,8 @@ class LoadStream(asyncio.Protocol):
         self.last_id = ""
         self.missing = 0
         self.error: ErrorKind | None = None
+        self.phase = ""  # a timeout's phase: connect, head, first-event or idle
+        self.connected_at: float | None = None
         self.detail = ""
         self.closed = False
 
@@ -105,6 +109,7 @@ class LoadStream(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # a stream transport (uvloop's is not an asyncio.Transport subclass, but behaves as one)
         stream = self.transport = cast(asyncio.Transport, transport)
+        self.connected_at = time.monotonic()
         sock = stream.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -181,9 +186,19 @@ class LoadStream(asyncio.Protocol):
         detail = "" if kind is None else f"closed after {self.events} events"
         self._close(kind, detail)
 
-    def fail(self, kind: ErrorKind, detail: str) -> None:
-        """End the stream as failed (the pool's sweeper uses this for timeouts)."""
+    def fail(self, kind: ErrorKind, detail: str, phase: str = "") -> None:
+        """End the stream as failed (the pool's sweeper uses this for timeouts, with their
+        ``phase``: ``head``, ``first-event`` or ``idle``)."""
+        if not self.closed:
+            self.phase = phase
         self._close(kind, detail)
+
+    @property
+    def error_key(self) -> str:
+        """The error's kind as counted: ``timeout:head`` when the phase is known."""
+        if self.error is None:
+            return ""
+        return f"{self.error.value}:{self.phase}" if self.phase else self.error.value
 
     def _close(self, kind: ErrorKind | None, detail: str) -> None:
         if self.closed:
@@ -248,7 +263,9 @@ async def connect(
             connect_timeout,
         )
     except (OSError, TimeoutError, ssl.SSLError) as exc:
-        stream.fail(classify_exception(exc), f"connect: {type(exc).__name__}: {exc}")
+        kind = classify_exception(exc)
+        phase = "connect" if kind is ErrorKind.TIMEOUT else ""
+        stream.fail(kind, f"connect: {type(exc).__name__}: {exc}", phase)
 
 
 async def open_stream(

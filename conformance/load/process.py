@@ -12,12 +12,44 @@ import gc
 from collections.abc import Iterator
 
 
+def _nr_open() -> int:
+    """The kernel's ceiling for RLIMIT_NOFILE (Linux: /proc/sys/fs/nr_open; 1,048,576 usually)."""
+    try:
+        with open("/proc/sys/fs/nr_open", encoding="ascii") as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        return 1_048_576
+
+
+def raise_hard_fd_limit(needed: int) -> tuple[int, int]:
+    """Raise the *hard* RLIMIT_NOFILE to ``needed`` (at most the kernel's nr_open) when the
+    process may (root, CAP_SYS_RESOURCE); the soft limit goes along. Returns the hard limit
+    before and after (equal when not needed or not allowed). Never lowers it, never raises."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return needed, needed
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard >= needed:
+        return hard, hard
+    new = min(needed, _nr_open())
+    if new <= hard:
+        return hard, hard
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, new), new))
+    except (ValueError, OSError):  # not allowed: an unprivileged process
+        return hard, hard
+    return hard, new
+
+
 def raise_fd_limit(needed: int) -> int:
-    """Raise the soft RLIMIT_NOFILE towards ``needed`` (never past the hard limit); return it."""
+    """Raise the soft RLIMIT_NOFILE towards ``needed``, and the hard limit too when it is lower
+    and the process may (:func:`raise_hard_fd_limit`); return the soft limit got."""
     try:
         import resource
     except ImportError:  # pragma: no cover - not POSIX
         return needed
+    raise_hard_fd_limit(needed)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= needed:
         return needed if soft == resource.RLIM_INFINITY else soft

@@ -70,7 +70,9 @@ class LoadConfig:
     ramp: float = 1000.0  # new connections per second
     hold: float = 10.0  # seconds each step is held at its full count (open loop: of arrivals)
     interval: float | None = None  # expected cadence; None: each stream's own median gap
-    timeout: float = 10.0  # connect, response head, and silence between bytes
+    timeout: float = 10.0  # connect, and silence between bytes
+    head_timeout: float = 10.0  # connected to the whole response head (first_byte_timeout)
+    first_event_timeout: float = 5.0  # request to the first event (first_event_timeout)
     min_events: int = 1  # a normal close with fewer events than this is an early close
     endless: bool = False  # the streams never end: every close by the server is an early close
     server_pid: int | None = None
@@ -221,7 +223,7 @@ class StreamPool:
             if self.replace:
                 heapq.heappush(self._slots, now)
             return
-        self.errors[stream.error.value] += 1
+        self.errors[stream.error_key] += 1
         if stream.status and stream.status != 200:
             self.statuses[str(stream.status)] += 1
         backoff = ERROR_BACKOFF
@@ -324,13 +326,35 @@ class StreamPool:
         while self._running:
             await asyncio.sleep(0.25)
             now = time.monotonic()
-            limit = self.config.timeout
-            for stream in [s for s in self.live if now - s.last_activity > limit]:
-                stream.fail(ErrorKind.TIMEOUT, f"nothing received for {limit:g} s")
+            for stream in list(self.live):
+                self._check_timeouts(stream, now)
             for stream in [s for s in self.live if len(s.arrivals) > MAX_ARRIVALS_KEPT]:
                 self.harvest(stream)  # keeps per-stream arrivals bounded on fast streams
             if self._measuring_hold and self.open < self.open_min:
                 self.open_min = self.open
+
+    def _check_timeouts(self, stream: LoadStream, now: float) -> None:
+        """Fail a stream past one of its limits; the phase is where it waits (a silence before
+        the head is a head timeout), so a head trickled a byte at a time is caught too."""
+        config = self.config
+        if stream.closed:
+            return
+        if not stream.reader.head_done:
+            phase = "head"
+            if stream.connected_at is not None and now - stream.connected_at > config.head_timeout:
+                limit = config.head_timeout
+                stream.fail(ErrorKind.TIMEOUT, f"no response head within {limit:g} s", phase)
+                return
+        elif not stream.events:
+            phase = "first-event"
+            if now - stream.started > config.first_event_timeout:
+                limit = config.first_event_timeout
+                stream.fail(ErrorKind.TIMEOUT, f"no event within {limit:g} s", phase)
+                return
+        else:
+            phase = "idle"
+        if stream.transport is not None and now - stream.last_activity > config.timeout:
+            stream.fail(ErrorKind.TIMEOUT, f"nothing received for {config.timeout:g} s", phase)
 
     def _check_drained(self) -> None:
         if not self.replace and not self._slots and not self.live:

@@ -126,17 +126,32 @@ class Reservoir:
         self._skip = int(math.log(rng.random() or 1e-12) / math.log1p(-self._w))
 
     def extend(self, values: Iterable[float]) -> None:
-        """:meth:`add` for many values, the common case inlined (no call per value)."""
+        """:meth:`add` for many values, slice by slice: the filling phase and each run of
+        skipped values cost one ``max`` over a slice, not a Python step per value (the same
+        values kept as value-by-value ``add``, so the same sample for the same seed)."""
+        batch = values if isinstance(values, list) else list(values)
         kept = self.values
         size = self.size
-        for value in values:
-            if len(kept) < size or self._skip == 0:
-                self.add(value)
+        i, n = 0, len(batch)
+        while i < n:
+            room = size - len(kept)
+            step = room if room > 0 else self._skip
+            if step <= 0:
+                self.add(batch[i])  # kept in place of a random one; draws the next skip
+                i += 1
                 continue
-            self.count += 1
-            self._skip -= 1
-            if value > self.max:
-                self.max = value
+            run = batch[i : i + step]
+            top = max(run)
+            if top > self.max:
+                self.max = top
+            self.count += len(run)
+            i += len(run)
+            if room > 0:
+                kept.extend(run)
+                if len(kept) == size:
+                    self._next_skip()
+            else:
+                self._skip -= len(run)
 
     def summary(self) -> Summary:
         if not self.count:
@@ -199,7 +214,7 @@ class ErrorKind(StrEnum):
     HTTP_5XX = "http-5xx"  # a server error other than 503
     NON_200 = "non-200"  # any other status than 200 (1xx, 204, 3xx)
     EARLY_CLOSE = "early-close"  # EOF before the first event (or mid-body for framed bodies)
-    TIMEOUT = "timeout"  # no connect, no head, or no byte for --timeout seconds
+    TIMEOUT = "timeout"  # counted as timeout:PHASE (connect, head, first-event, idle)
     PROTOCOL = "protocol"  # bytes that are not HTTP/1.1 we can follow
     TLS = "tls"  # the TLS handshake failed (certificate not trusted, wrong name, ...)
     OTHER = "other"  # anything else (DNS failure, ...), detail kept

@@ -87,7 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "first_event_timeout",
         float,
-        "stream.first-event: seconds to the first event (5)",
+        "stream.first-event (and load's timeout:first-event): seconds to the first event (5)",
         metavar="SECONDS",
         bound=">0",
     ),
@@ -242,7 +242,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "first_byte_timeout",
         float,
-        "seconds from connected to the response headers (10)",
+        "seconds from connected to the whole response head (10; load: timeout:head)",
         LIMITS,
         metavar="SECONDS",
         bound=">0",
