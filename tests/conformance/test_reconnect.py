@@ -286,6 +286,8 @@ def describe(report: Report) -> str:
     )
 
 
+TIMING = ("stream.first-event", "stream.incremental", "stream.cadence")
+
 MATRIX: list[Any] = [
     # known-bad
     pytest.param(
@@ -375,7 +377,9 @@ async def test_reconnect_matrix(
     warns: set[str],
     reasons: dict[str, str],
 ) -> None:
-    report = await suite_against(server, profile, **overrides)
+    # the timing checks are judged elsewhere: a loaded machine (xdist, 2 cores) must not change
+    # which reconnect checks fail ("first event after 2.13 s, limit 2 s" once, under load)
+    report = await suite_against(server, profile, skip=TIMING, **overrides)
     found = non_pass(report)
     assert found == {"fail": fails, "warn": warns}, describe(report)
     for check_id, words in reasons.items():
