@@ -7,7 +7,9 @@ clients sending 100 MB of headers grew the server by 470 MB, and connections who
 ends were held for as long as the client liked, outside ``--max-streams``. :func:`bounded_protocol`
 wraps uvicorn's protocol: a head (up to its blank line) longer than ``max_head_bytes`` gets 431 and
 the connection closed (after a short drain); a head not complete ``head_timeout`` seconds after the connection opened
-gets the connection closed. The first head of a connection is bounded (an SSE client sends one).
+gets the connection closed. Every head of a keep-alive connection is bounded the same way: the
+count starts again when the parser has read a whole request (``on_message_complete``), and a later
+head's clock starts at its first byte (the idle time before it is uvicorn's ``timeout_keep_alive``).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def bounded_protocol(max_head_bytes: int, head_timeout: float) -> type[asyncio.P
             if self._head_refused:
                 return  # discarded until the linger ends: the client reads its 431, not an RST
             if not self._head_done:
+                if self._head_timer is None:  # the first byte of a later head on this connection
+                    self._head_timer = self.loop.call_later(head_timeout, self._head_too_slow)
                 window = self._head_tail + data
                 end = window.find(b"\r\n\r\n")
                 if end < 0:
@@ -69,6 +73,15 @@ def bounded_protocol(max_head_bytes: int, head_timeout: float) -> type[asyncio.P
                     self._refuse_head()
                     return
             super().data_received(data)
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            # a whole request read: what comes next on this connection is a new head, bounded
+            # alike (bytes of it already in this read are not counted: at most one read)
+            self._stop_head_timer()
+            self._head_bytes = 0
+            self._head_tail = b""
+            self._head_done = False
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._stop_head_timer()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -156,3 +157,87 @@ def test_head_bounds_are_settings() -> None:
     for argv in (["--head-timeout", "nan"], ["--head-timeout", "0"], ["--max-head-bytes", "10"]):
         with pytest.raises(ConfigError):
             parse_settings(argv, environ={})
+
+
+async def _answered_keep_alive(host: str, port: str) -> tuple[asyncio.StreamReader, Any]:
+    """A connection that has had one good request answered and stays open (keep-alive)."""
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    async with asyncio.timeout(5):
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        await reader.readexactly(length)
+    assert head.startswith(b"HTTP/1.1 200 ") and b"connection: close" not in head.lower()
+    return reader, writer
+
+
+async def test_a_later_head_on_a_keep_alive_connection_is_bounded_in_size(
+    build: AppFactory,
+) -> None:
+    """The 16 KiB bound held for a connection's first head only; the second one was unbounded."""
+    built = build(samples=1, max_head_bytes=16_384)
+    async with serve(built.app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        reader, writer = await _answered_keep_alive(host, port)
+        answer = asyncio.ensure_future(reader.read(4096))
+        writer.write(b"GET /api/stream HTTP/1.1\r\nHost: x\r\n")
+        sent = 0
+        try:
+            while sent < 100_000_000 and not answer.done():  # bounded: 100 MB at most
+                writer.write(b"X-Pad: " + b"a" * 65_000 + b"\r\n")
+                await writer.drain()
+                sent += 65_009
+        except ConnectionError:
+            pass
+        try:
+            async with asyncio.timeout(5):
+                got = await answer
+        except (ConnectionError, TimeoutError):
+            got = b""
+        finally:
+            writer.close()
+    assert got.startswith(b"HTTP/1.1 431 "), got[:60]
+    assert sent < 5_000_000, sent  # refused early, not after reading the whole head
+
+
+async def test_a_later_head_that_never_ends_is_closed_after_the_head_timeout(
+    build: AppFactory,
+) -> None:
+    """After one answered request, a head that never ends was held for as long as the client liked."""
+    built = build(samples=1, head_timeout=0.5)
+    async with serve(built.app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        reader, writer = await _answered_keep_alive(host, port)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        writer.write(b"GET /api/stream HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        try:
+            async with asyncio.timeout(4):  # bounded: uvicorn's keep-alive timer is not running
+                end = await reader.read()
+        except TimeoutError:
+            end = b"(still open)"
+        elapsed = loop.time() - started
+        writer.close()
+    assert end == b""
+    assert elapsed < 2.5, elapsed
+
+
+async def test_keep_alive_requests_under_the_bounds_still_work(build: AppFactory) -> None:
+    """Resetting the bounds per request must not refuse several good requests on one connection."""
+    built = build(samples=1, head_timeout=0.5)
+    async with serve(built.app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        reader, writer = await _answered_keep_alive(host, port)
+        for _ in range(3):
+            await asyncio.sleep(0.3)  # 0.9 s in all: longer than the head timeout, idle between
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            async with asyncio.timeout(5):
+                head = await reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 "), head[:60]
+            length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+            await reader.readexactly(length)
+        writer.close()
