@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 from conformance import __version__, checks
+from conformance.capture.connect_errors import unreachable_message
 from conformance.checks.registry import for_profile
 from conformance.diagnosis import not_a_stream
 from conformance.errors import UsageError, one_line
@@ -163,7 +164,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     report, launch_output = _with_launch(options, url, execute)
     if report.unreachable:
-        raise UsageError(f"cannot reach {url}: {report.capture.end_message}")
+        cap = report.capture
+        raise UsageError(unreachable_message(url, cap.end_message, bool(cap.redirects)))
     color = not args.no_color and out.isatty() and "NO_COLOR" not in os.environ
     verdict = not_a_stream(report.capture)
     if verdict is None:

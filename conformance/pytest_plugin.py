@@ -185,7 +185,11 @@ class SSECheckItem(pytest.Item):
         state = self.config.stash[STATE]
         report = _ensure_report(self.session, state)
         if report.unreachable:
-            message = f"cannot reach {state.url}: {report.capture.end_message or report.capture.end_reason}"
+            from conformance.capture.connect_errors import unreachable_message
+
+            cap = report.capture
+            why = cap.end_message or str(cap.end_reason)
+            message = unreachable_message(state.url, why, bool(cap.redirects))
             self.session.shouldstop = message
             pytest.fail(message, pytrace=False)
 
@@ -317,9 +321,11 @@ def sse_report(request: pytest.FixtureRequest) -> Report:
 def sse_capture(sse_report: Report) -> Capture:
     """The main capture: status, headers, chunks (bytes + arrival times), events with times."""
     if sse_report.unreachable:
-        pytest.fail(
-            f"cannot reach {sse_report.target}: {sse_report.capture.end_message}", pytrace=False
-        )
+        from conformance.capture.connect_errors import unreachable_message
+
+        cap = sse_report.capture
+        why = unreachable_message(sse_report.target, cap.end_message, bool(cap.redirects))
+        pytest.fail(why, pytrace=False)
     return sse_report.capture
 
 

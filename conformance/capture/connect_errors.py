@@ -69,3 +69,46 @@ def explain(url: str, exc: BaseException) -> str:
         return f"cannot resolve the host name of {where}"
     leaf = chain[-1]
     return f"cannot connect to {where}: {type(leaf).__name__}: {leaf}"
+
+
+FETCH_MAX_REDIRECTS = 20  # Fetch, "HTTP-redirect fetch": a 21st redirect is a network error
+
+
+def redirect_loop(urls: list[str]) -> str:
+    """One line for a run that followed more than 20 redirects (``urls``: each request's URL, then
+    the last Location): the loop's hops when a URL repeats. Never raises."""
+    seen: dict[str, int] = {}
+    for i, url in enumerate(urls):
+        if url in seen:
+            hops = " -> ".join(urls[seen[url] : i + 1])
+            return (
+                f"redirect loop: {hops} (more than {FETCH_MAX_REDIRECTS} redirects: "
+                "EventSource fails with a network error)"
+            )
+        seen[url] = i
+    return (
+        f"more than {FETCH_MAX_REDIRECTS} redirects ({urls[0]} -> ... -> {urls[-1]}): "
+        "EventSource fails with a network error"
+    )
+
+
+def redirect_failure(source: str, target: str, exc: BaseException, cause: str | None = None) -> str:
+    """One line for a redirect from ``source`` that could not be followed to ``target``: a
+    scheme EventSource does not fetch, or a place that cannot be reached. Never raises."""
+    scheme = urlsplit(target).scheme.lower() if "://" in target or ":" in target else ""
+    if scheme not in ("http", "https"):
+        return (
+            f"redirect from {source} to {target}: refused "
+            f"(scheme {scheme or '(none)'} is not fetched by EventSource)"
+        )
+    cause = explain(target, exc) if cause is None else cause
+    if cause.startswith("connection refused"):
+        cause = "connection refused"
+    return f"redirect from {source} to {target}: unreachable ({cause})"
+
+
+def unreachable_message(url: str, end_message: str, redirected: bool) -> str:
+    """The front ends' one line when no stream was reached: a failed redirect names its hop
+    itself ("redirect from A to B: ..."), anything else is "cannot reach URL: cause". Never
+    raises."""
+    return end_message if redirected and end_message else f"cannot reach {url}: {end_message}"

@@ -21,10 +21,16 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 import httpx
 
-from conformance.capture.connect_errors import explain
+from conformance.capture.connect_errors import (
+    FETCH_MAX_REDIRECTS,
+    explain,
+    redirect_failure,
+    redirect_loop,
+)
 from conformance.capture.model import (
     DEFAULT_LIMITS,
     Capture,
@@ -210,6 +216,41 @@ def _origin_hooks(request: CaptureRequest) -> list[Callable[[httpx.Request], Awa
     return [on_request]
 
 
+def _hops_redirects(hops: list[httpx.Response]) -> list[Redirect]:
+    """The redirect responses among ``hops`` (every response head seen, in order)."""
+    return [
+        Redirect(
+            r.status_code, str(r.url), r.headers.get("location", ""), tuple(r.headers.multi_items())
+        )
+        for r in hops
+        if r.has_redirect_location
+    ]
+
+
+def _next_url(hop: httpx.Response) -> str:
+    """Where a redirect response points (its Location resolved against its URL). Never raises."""
+    location = str(hop.headers.get("location", ""))
+    try:
+        return urljoin(str(hop.url), location)
+    except ValueError:
+        return location
+
+
+def hop_failure(
+    hops: list[httpx.Response], exc: BaseException, cause: str | None = None
+) -> str | None:
+    """The cause when a redirect could not be followed (a loop, another scheme, a closed port),
+    naming the hop instead of the first URL; None when no redirect was involved. Never raises."""
+    redirects = [h for h in hops if h.has_redirect_location]
+    if not redirects:
+        return None
+    last = redirects[-1]
+    if isinstance(exc, httpx.TooManyRedirects):
+        return redirect_loop([str(h.url) for h in redirects] + [_next_url(last)])
+    # the Location as a browser resolves it (httpx's own request copies the host into file:///)
+    return redirect_failure(str(last.url), _next_url(last), exc, cause)
+
+
 def deadline_message(deadline: float) -> str:
     """Why a capture still open at its deadline ended, and what to do about it. Never raises."""
     return (
@@ -260,14 +301,30 @@ async def capture(
     except (OSError, ssl.SSLError) as exc:
         end(EndReason.CONNECT_ERROR, f"cannot use --cacert {request.cacert}: {exc}")
         return cap
+    hops: list[httpx.Response] = []  # every response head, redirects included (causes name the hop)
+
+    async def seen(response: httpx.Response) -> None:
+        hops.append(response)
+
+    def failed(reason: EndReason, message: str, exc: BaseException) -> Capture:
+        """End the capture; a failure after a redirect names the hop (and keeps the hops)."""
+        timeout = message if reason is EndReason.CONNECT_TIMEOUT else None
+        if (cause := hop_failure(hops, exc, timeout)) is not None:
+            reason, message = EndReason.CONNECT_ERROR, cause
+            cap.redirects = _hops_redirects(hops)
+        end(reason, message)
+        cap.t_end = now()
+        return cap
+
     async with httpx.AsyncClient(
+        event_hooks={"request": _origin_hooks(request), "response": [seen]},
+        max_redirects=FETCH_MAX_REDIRECTS,
         follow_redirects=True,
         timeout=timeout,
         transport=transport,
         trust_env=False,
         verify=verify,
         http2=True,  # offered by ALPN on TLS only; the server decides
-        event_hooks={"request": _origin_hooks(request)},
     ) as client:
         t0 = cap.started_at = time.monotonic()
         try:
@@ -283,26 +340,18 @@ async def capture(
             end(exc.reason, str(exc))
             cap.t_end = now()
             return cap
-        except httpx.ConnectTimeout:
-            end(EndReason.CONNECT_TIMEOUT, dial.timeout_message(limits.connect_timeout))
-            cap.t_end = now()
-            return cap
+        except httpx.ConnectTimeout as exc:
+            return failed(
+                EndReason.CONNECT_TIMEOUT, dial.timeout_message(limits.connect_timeout), exc
+            )
         except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
-            end(EndReason.CONNECT_ERROR, explain(request.url, exc))
-            cap.t_end = now()
-            return cap
+            return failed(EndReason.CONNECT_ERROR, explain(request.url, exc), exc)
         except httpx.LocalProtocolError as exc:  # refused before anything reached the wire
-            end(EndReason.CONNECT_ERROR, f"bad request (nothing sent): {exc}")
-            cap.t_end = now()
-            return cap
+            return failed(EndReason.CONNECT_ERROR, f"bad request (nothing sent): {exc}", exc)
         except httpx.HTTPError as exc:
-            end(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}")
-            cap.t_end = now()
-            return cap
+            return failed(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}", exc)
         except Exception as exc:  # below httpx (sockets, DNS, TLS): still one line, no traceback
-            end(EndReason.CONNECT_ERROR, explain(request.url, exc))
-            cap.t_end = now()
-            return cap
+            return failed(EndReason.CONNECT_ERROR, explain(request.url, exc), exc)
 
         cap.t_headers = now()
         cap.status = response.status_code

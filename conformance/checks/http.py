@@ -207,7 +207,9 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     reads="the main connection's redirects and final headers",
     doc="""skip: no redirect. pass: redirects were followed (as EventSource does) within the origin.
     warn: a redirect to another origin (the final response then needs CORS headers for a page on
-    the first origin).""",
+    the first origin); a redirect that could not be followed: a loop or more than 20 redirects
+    (Fetch's limit: EventSource fails with a network error), a scheme other than http(s), a place
+    that cannot be reached (the hops and the cause are named).""",
 )
 def redirect(ctx: CheckContext) -> Outcome:
     """Never raises: every input is a verdict."""
@@ -216,6 +218,8 @@ def redirect(ctx: CheckContext) -> Outcome:
         return skipped("no redirect")
     chain = " -> ".join(f"{r.status} {r.location}" for r in cap.redirects)
     evidence = [Evidence(None, f"{r.status} Location: {r.location}") for r in cap.redirects]
+    if cap.status is None:  # a redirect that could not be followed: the capture names the hop
+        return problem(cap.end_message or f"redirects not followed ({chain})", *evidence[:5])
     if _origin(cap.redirects[0].url) != _origin(cap.url):
         acao = cap.header("access-control-allow-origin")
         if acao is None:

@@ -171,7 +171,8 @@ async def _answered_keep_alive(host: str, port: str) -> tuple[asyncio.StreamRead
             if line.lower().startswith(b"content-length:")
         )
         await reader.readexactly(length)
-    assert head.startswith(b"HTTP/1.1 200 ") and b"connection: close" not in head.lower()
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert b"connection: close" not in head.lower()
     return reader, writer
 
 
