@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance.errors import LaunchError
+from conformance.evidence import visible
 from conformance.settings import DEFAULT_LAUNCH_GRACE as DEFAULT_GRACE
 from conformance.settings import DEFAULT_READY_TIMEOUT
 
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 OUTPUT_LIMIT = 256 * 1024  # bytes of the command's output kept (the most recent ones)
+QUOTED_LINES = 5  # lines of that output an error message quotes (the last ones)
+QUOTED_CHARS = 200  # characters of each quoted line
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,10 +166,12 @@ class LaunchedServer:
         """Everything kept of the command's stdout+stderr (the newest 256 KiB)."""
         return self._output.text()
 
-    def tail(self, lines: int = 20) -> str:
-        """The last ``lines`` lines of output, for error messages."""
-        kept = self.output().rstrip("\n").splitlines()
-        return "\n".join(kept[-lines:])
+    def tail(self, lines: int = QUOTED_LINES) -> str:
+        """The last ``lines`` lines of output, for error messages: each at most ``QUOTED_CHARS``
+        characters ("…" when cut) with control characters escaped as the text report does, so a
+        flood or a terminal escape from the server is quoted, never replayed. Never raises."""
+        kept = self.output().rstrip("\n").splitlines()[-lines:]
+        return "\n".join(_quoted(line) for line in kept)
 
     def _signal_group(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -247,6 +252,19 @@ class LaunchedServer:
         if not tail:
             return "  (the command printed nothing)"
         return "  its last output:\n" + "\n".join("    " + line for line in tail.splitlines())
+
+
+def _quoted(line: str) -> str:
+    """One line of output as an error message quotes it: escaped, then cut to ``QUOTED_CHARS``
+    (never inside an escape such as ``\\x1b``) with "…" when cut. Never raises."""
+    shown = visible(line)
+    if len(shown) <= QUOTED_CHARS:
+        return shown
+    cut = shown[:QUOTED_CHARS]
+    escape = cut.rfind("\\x")
+    if escape > QUOTED_CHARS - 4:  # a \xNN escape cut in two
+        cut = cut[:escape]
+    return cut + "…"
 
 
 def _http_answers(url: str) -> bool:

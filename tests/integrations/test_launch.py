@@ -243,3 +243,27 @@ def test_cli_launch_failure_is_one_line_and_exit_2(capsys: pytest.CaptureFixture
     assert "exited with code 4" in err
     assert "port in use, giving up" in err
     assert "Traceback" not in err
+
+
+def test_the_quoted_output_is_a_few_short_escaped_lines() -> None:
+    """A server that dies printing a flood (long lines, terminal escapes) is quoted in at most
+    5 lines of at most 200 characters, control characters escaped as the text report does."""
+    port = free_port()
+    script = (
+        "import sys\n"
+        "for i in range(30): print('line', i, flush=True)\n"
+        "print('\\x1b[2J\\x07bell' + 'x' * 5000, flush=True)\n"
+        "sys.exit(3)\n"
+    )
+    cmd = f"{PY} -c {shlex.quote(script)}"
+    with pytest.raises(LaunchError) as caught, launched(cmd, f"http://127.0.0.1:{port}/"):
+        pytest.fail("must not become ready")
+    message = str(caught.value)
+    quoted = message.split("its last output:\n", 1)[1].splitlines()
+    assert len(quoted) == 5, quoted
+    assert quoted[0].strip() == "line 26"
+    assert all(len(line.strip()) <= 201 for line in quoted), [len(q) for q in quoted]
+    assert "\x1b" not in message
+    assert "\x07" not in message
+    assert quoted[-1].strip().startswith("\\x1b[2J\\x07bell")
+    assert quoted[-1].rstrip().endswith("…")
