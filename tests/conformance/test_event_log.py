@@ -27,10 +27,14 @@ def test_every_field_reads_back_as_recorded() -> None:
         log.record(event, 0.5 if i < 3 else 1.25)
     want = [TimedEvent(e, 0.5 if i < 3 else 1.25, i) for i, e in enumerate(events)]
     assert len(log) == len(want) == 6
-    assert list(log) == want and log == want and want == log
+    assert list(log) == want
+    assert log == want
+    assert want == log
     assert [log[i] for i in range(6)] == want
-    assert log[-1] == want[-1] and log[-6] == want[0]
-    assert log[1:4] == want[1:4] and log[::-2] == want[::-2]
+    assert log[-1] == want[-1]
+    assert log[-6] == want[0]
+    assert log[1:4] == want[1:4]
+    assert log[::-2] == want[::-2]
     assert [e.last_event_id for e in log] == ["", "7", "007", "é", "1234567890", ""]
     with pytest.raises(IndexError):
         log[6]

@@ -27,8 +27,8 @@ from tests.conformance.hostile_streams import (
     data_lines,
     gzip_bomb,
     measure,
-    one_long_line,
     numbered_events,
+    one_long_line,
     tiny_events,
 )
 
