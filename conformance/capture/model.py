@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from conformance.capture.event_log import EventLog as EventLog
+from conformance.capture.event_log import TimedEvent as TimedEvent
 from conformance.parser import Event, Observation
 from conformance.reprs import clipped
 
@@ -137,33 +139,6 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
-class TimedEvent:
-    event: Event
-    t: float  # arrival time of the chunk that completed it
-    index: int
-
-    @property
-    def type(self) -> str:
-        """The event's type. Never raises."""
-        return self.event.type
-
-    @property
-    def data(self) -> str:
-        """The event's data. Never raises."""
-        return self.event.data
-
-    @property
-    def last_event_id(self) -> str:
-        """The last event ID when it was dispatched. Never raises."""
-        return self.event.last_event_id
-
-    @property
-    def offset(self) -> int:
-        """Raw byte offset of the event's first line. Never raises."""
-        return self.event.offset
-
-
-@dataclass(frozen=True, slots=True)
 class Redirect:
     status: int
     url: str
@@ -190,7 +165,7 @@ class Capture:
     headers: list[tuple[str, str]] = field(default_factory=list)
     redirects: list[Redirect] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
-    events: list[TimedEvent] = field(default_factory=list)
+    events: EventLog = field(default_factory=EventLog)  # compact columns (event_log.py)
     observations: list[Observation] = field(default_factory=list)
     observations_dropped: int = 0
     line_endings: dict[str, int] = field(default_factory=dict)
@@ -212,6 +187,10 @@ class Capture:
     # Per coding, wire bytes after the end of its compressed data (Chromium ignores them: the
     # gzip members after the first).
     ignored_after_end: list[tuple[str, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.events, EventLog):  # a list built by hand: same events, compact
+            self.events = EventLog(self.events)
 
     def __repr__(self) -> str:
         """A summary: a capture may hold a whole stream, never rendered (see conformance.reprs)."""

@@ -17,7 +17,6 @@ from conformance.capture.model import (
     EndReason,
     IsLast,
     Limits,
-    TimedEvent,
 )
 from conformance.parser import Parser
 
@@ -92,7 +91,7 @@ class Recorder:
         self.offset += len(data)
         for event in self.parser.feed(data):
             index = len(cap.events)
-            cap.events.append(TimedEvent(event, t, index))
+            cap.events.record(event, t)
             if cap.t_last_event is None and self.is_last is not None and self.is_last(event, index):
                 cap.t_last_event = t
 

@@ -12,7 +12,7 @@ import dataclasses
 import itertools
 from collections.abc import Mapping
 
-from conformance.capture.model import Capture, EndReason
+from conformance.capture.model import Capture, EndReason, EventLog
 from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
@@ -92,7 +92,7 @@ def _cut_like(main: Capture, cut: Capture) -> Capture:
     """The main capture as if it had ended where (and how) ``cut`` did: its first events only."""
     return dataclasses.replace(
         main,
-        events=main.events[: len(cut.events)],
+        events=EventLog(main.events[: len(cut.events)]),
         end_reason=cut.end_reason,
         end_message=cut.end_message,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from collections.abc import Sequence
 
 from conformance.capture.model import Capture, EndReason, TimedEvent
 from conformance.checks.context import (
@@ -92,7 +93,7 @@ def _expects_events(profile: Profile) -> bool:
     )
 
 
-def bursts(events: list[TimedEvent], gap: float) -> list[list[TimedEvent]]:
+def bursts(events: Sequence[TimedEvent], gap: float) -> list[list[TimedEvent]]:
     """Runs of events whose consecutive arrivals are at most ``gap`` apart. Never raises."""
     out: list[list[TimedEvent]] = []
     for event in events:

@@ -16,6 +16,7 @@ this file).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
@@ -48,7 +49,7 @@ def not_judged(ctx: CheckContext) -> Outcome | None:
 
 
 def grammar_events(
-    events: list[TimedEvent],
+    events: Sequence[TimedEvent],
 ) -> tuple[list[tuple[TimedEvent, dict[str, Any]]], TimedEvent | None]:
     """The grammar's events in order up to the first ``error`` event (pings and unknown types
     left out), and that error event (None when there is none)."""

@@ -113,7 +113,7 @@ def complete(ctx: CheckContext) -> Outcome:
             f"no complete event after {plural(len(cap.events), 'event')} (capture ended: {ended})",
             *evidence,
         )
-    if len(hits) > 1 or hits[0] is not cap.events[-1]:
+    if len(hits) > 1 or hits[0].index != len(cap.events) - 1:
         after = cap.events[hits[0].index + 1 :]
         return problem(
             f"complete is event {hits[0].index + 1} of {len(cap.events)}: "

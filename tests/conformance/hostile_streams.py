@@ -68,6 +68,19 @@ def tiny_events(count: int) -> Handler:
     return handler
 
 
+def numbered_events(count: int) -> Handler:
+    """``count`` events of one byte of data, each with its own id (1, 2, ...)."""
+
+    async def handler(ex: Exchange) -> None:
+        await ex.send_head(200, CHUNKED_SSE)
+        for start in range(0, count, 100_000):
+            stop = min(start + 100_000, count)
+            await ex.send_body(b"".join(b"id: %d\ndata: z\n\n" % n for n in range(start, stop)))
+        await ex.end_body()
+
+    return handler
+
+
 def gzip_bomb(decoded: int) -> Handler:
     """A gzip body that inflates to ``decoded`` bytes of blank lines: one full-flushed block of
     1 MiB repeated (identical bytes, since a full flush resets the compressor), about 1 KB each

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.capture.model import Capture, CaptureRequest, Chunk, TimedEvent
+from conformance.capture.model import Capture, CaptureRequest, Chunk, EventLog, TimedEvent
 from conformance.cli import main
 from conformance.errors import UsageError
 from conformance.models import Report
@@ -86,7 +86,7 @@ def _big_report(size: int) -> Report:
     cap = Capture(request=CaptureRequest("http://127.0.0.1:9/x", body=body), url="http://x/")
     cap.chunks = [Chunk(0.0, 0, body, len(body))]
     event = Event("message", "x" * size, "", 0, len(body))
-    cap.events = [TimedEvent(event, 0.0, 0)]
+    cap.events = EventLog([TimedEvent(event, 0.0, 0)])
     return Report("http://x/", load_profile("generic"), datetime.now(), 0.0, [], cap)
 
 
