@@ -94,7 +94,7 @@ def sentinel(ctx: CheckContext) -> Outcome:
             *(event_evidence(cap, h) for h in hits[:MAX_EVIDENCE]),
         )
     hit = hits[0]
-    if hit is not last:
+    if hit.index != last.index:  # events are built when read: compare places, not objects
         after = events[events.index(hit) + 1 :]
         return problem(
             f"the sentinel is event {hit.index + 1} of {len(cap.events)}: {plural(len(after), 'event')} after it",

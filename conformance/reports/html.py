@@ -477,7 +477,7 @@ def _thin(items: Sequence[T]) -> list[T]:
         return list(items)
     stride = math.ceil(len(items) / MAX_POINTS)
     kept = list(items[::stride])
-    if kept[-1] is not items[-1]:
+    if (len(items) - 1) % stride:  # by place: an EventLog builds a new object per read
         kept.append(items[-1])
     return kept
 

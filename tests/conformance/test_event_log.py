@@ -83,3 +83,16 @@ def test_a_million_tiny_numbered_events_cost_under_40_bytes_each() -> None:
         tracemalloc.stop()
     assert size / len(events) < 40, size / len(events)
     assert log[99_999].last_event_id == "99999"
+
+
+def test_the_html_timeline_thins_a_log_without_repeating_its_last_event() -> None:
+    """Each read of an EventLog builds a new TimedEvent: thinning compares places, not objects."""
+    from conformance.capture.model import Limits
+    from conformance.reports.html import MAX_POINTS, _thin
+
+    for count in (MAX_POINTS * 3 + 1, MAX_POINTS * 3 + 2):
+        log = replay([(0.0, b"data: z\n\n" * count)], limits=Limits(max_events=10 * count)).events
+        kept = [e.index for e in _thin(log)]
+        assert kept[0] == 0
+        assert kept[-1] == count - 1
+        assert len(kept) == len(set(kept)), "the last event twice"
