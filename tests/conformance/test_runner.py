@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -22,33 +24,39 @@ from tests.conformance.suite_helpers import frame, make, ram_messages
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n"
 
 
-async def test_only_and_skip_decide_which_clients_connect() -> None:
-    connections = 0
+@contextlib.asynccontextmanager
+async def ram_server() -> AsyncIterator[tuple[str, list[int]]]:
+    """A loopback server sending the whole RAM stream to each connection; yields its URL and a
+    one-item list counting the connections."""
+    connections = [0]
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
+        connections[0] += 1
         await reader.readuntil(b"\r\n\r\n")
         writer.write(HEAD + b"".join(frame(ram_messages())))
         await writer.drain()
         writer.close()
 
     server = await asyncio.start_server(handler, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
-    profile = load_profile("ram-monitor").replace(interval=None, close_grace=0.5)
     try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/", connections
+    finally:
+        server.close()
+
+
+async def test_only_and_skip_decide_which_clients_connect() -> None:
+    profile = load_profile("ram-monitor").replace(interval=None, close_grace=0.5)
+    async with ram_server() as (url, connections):
         report = await run_suite(url, profile, only=["http.*", "payload.*"])
-        assert connections == 1
+        assert connections[0] == 1
         assert {r.check_id for r in report.results} == {
             s.id for s in checks.select(["http.*", "payload.*"])
         }
         assert report.exit_code() == 0
-        connections = 0
+        connections[0] = 0
         report = await run_suite(url, profile, skip=["stream.disconnect", "reconnect.*"])
-        assert connections == 1 + profile.concurrency
+        assert connections[0] == 1 + profile.concurrency
         assert report.result("stream.concurrent").verdict is Verdict.PASS
-    finally:
-        server.close()
 
 
 def test_a_profile_runs_only_its_own_contract_checks_unless_named() -> None:
@@ -66,19 +74,9 @@ def test_a_profile_runs_only_its_own_contract_checks_unless_named() -> None:
 
 
 async def test_a_run_reports_no_other_contract_checks() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(HEAD + b"".join(frame(ram_messages())))
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
     profile = load_profile("ram-monitor").replace(interval=None, close_grace=0.5)
-    try:
+    async with ram_server() as (url, _):
         report = await run_suite(url, profile, skip=["stream.*", "reconnect.*", "browser.*"])
-    finally:
-        server.close()
     ids = {r.check_id for r in report.results}
     assert "payload.ram-format" in ids
     assert "http.status" in ids
