@@ -90,6 +90,30 @@ def test_allowed_hosts_setting_is_a_comma_list() -> None:
     assert parse_settings([], environ={}).allowed_hosts == ()
 
 
+async def _huge_head(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> tuple[bytes, int]:
+    """Send a request head of up to 100 MB of headers while reading the answer, as curl does;
+    return the answer's first bytes (b"" if none within 5 s) and the bytes sent. Closes."""
+    answer = asyncio.ensure_future(reader.read(4096))
+    writer.write(b"GET /api/stream HTTP/1.1\r\nHost: x\r\n")
+    sent = 0
+    try:
+        while sent < 100_000_000 and not answer.done():  # bounded: 100 MB at most
+            writer.write(b"X-Pad: " + b"a" * 65_000 + b"\r\n")
+            await writer.drain()
+            sent += 65_009
+    except ConnectionError:
+        pass
+    try:
+        async with asyncio.timeout(5):
+            return await answer, sent
+    except (ConnectionError, TimeoutError):
+        return b"", sent
+    finally:
+        writer.close()
+
+
 async def test_a_head_too_large_gets_431_and_the_server_stays_small(build: AppFactory) -> None:
     """100 MB of headers used to be read whole (four of them: +470 MB): refused at 16 KiB."""
     import psutil
@@ -102,23 +126,7 @@ async def test_a_head_too_large_gets_431_and_the_server_stays_small(build: AppFa
 
         async def huge() -> bytes:
             reader, writer = await asyncio.open_connection(host, int(port))
-            answer = asyncio.ensure_future(reader.read(4096))  # reads while sending, as curl does
-            writer.write(b"GET /api/stream HTTP/1.1\r\nHost: x\r\n")
-            sent = 0
-            try:
-                while sent < 100_000_000 and not answer.done():  # bounded: 100 MB at most
-                    writer.write(b"X-Pad: " + b"a" * 65_000 + b"\r\n")
-                    await writer.drain()
-                    sent += 65_009
-            except ConnectionError:
-                pass
-            try:
-                async with asyncio.timeout(5):
-                    return await answer
-            except (ConnectionError, TimeoutError):
-                return b""
-            finally:
-                writer.close()
+            return (await _huge_head(reader, writer))[0]
 
         answers = await asyncio.gather(*(huge() for _ in range(4)))
         grown = me.memory_info().rss - before
@@ -184,23 +192,7 @@ async def test_a_later_head_on_a_keep_alive_connection_is_bounded_in_size(
     async with serve(built.app) as base:
         host, port = base.removeprefix("http://").split(":")
         reader, writer = await _answered_keep_alive(host, port)
-        answer = asyncio.ensure_future(reader.read(4096))
-        writer.write(b"GET /api/stream HTTP/1.1\r\nHost: x\r\n")
-        sent = 0
-        try:
-            while sent < 100_000_000 and not answer.done():  # bounded: 100 MB at most
-                writer.write(b"X-Pad: " + b"a" * 65_000 + b"\r\n")
-                await writer.drain()
-                sent += 65_009
-        except ConnectionError:
-            pass
-        try:
-            async with asyncio.timeout(5):
-                got = await answer
-        except (ConnectionError, TimeoutError):
-            got = b""
-        finally:
-            writer.close()
+        got, sent = await _huge_head(reader, writer)
     assert got.startswith(b"HTTP/1.1 431 "), got[:60]
     assert sent < 5_000_000, sent  # refused early, not after reading the whole head
 
