@@ -125,6 +125,17 @@ class ResponseReader:
 
     def feed(self, data: bytes) -> bytes:
         if self.head_done:
+            if self.framing is Framing.CHUNKED and self._chunk is _Chunk.SIZE and not self._line:
+                # Fastest path: the read is exactly one whole "SIZE\r\nDATA\r\n" chunk (one
+                # event per write, the usual case): one slice, no list, no join.
+                crlf = data.find(b"\r\n", 0, 18)
+                if crlf > 0 and data.endswith(b"\r\n"):
+                    try:
+                        size = int(data[:crlf], 16)
+                    except ValueError:
+                        size = 0
+                    if size > 0 and len(data) == crlf + size + 4:
+                        return data[crlf + 2 : -2]
             return self._body(data)
         self._head += data
         end = self._head.find(b"\r\n\r\n")
