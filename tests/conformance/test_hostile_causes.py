@@ -20,9 +20,14 @@ from testing.support import free_port
 QUICK = Limits(deadline=5.0, connect_timeout=2.0, first_byte_timeout=2.0, idle_timeout=1.0)
 
 
+# Connection: close, as each connection of these servers serves one request (else the client may
+# reuse one the server is closing: a reset instead of the cause under test)
+CLOSE = ("Connection", "close")
+
+
 def redirecting_to(location: str) -> Handler:
     async def handler(ex: Exchange) -> None:
-        await ex.send_head(302, [("Location", location), ("Content-Length", "0")])
+        await ex.send_head(302, [("Location", location), ("Content-Length", "0"), CLOSE])
 
     return handler
 
@@ -63,7 +68,7 @@ def test_a_redirect_to_a_closed_port_says_unreachable() -> None:
 async def loop_a_b(ex: Exchange) -> None:
     """/a -> /b -> /a -> ... (bounded: the client stops after 20 redirects, as Fetch does)."""
     to = "/b" if ex.request.target.startswith("/a") else "/a"
-    await ex.send_head(302, [("Location", to), ("Content-Length", "0")])
+    await ex.send_head(302, [("Location", to), ("Content-Length", "0"), CLOSE])
 
 
 def test_a_redirect_loop_is_reported_with_its_hops() -> None:
