@@ -139,7 +139,7 @@ def origin(ctx: CheckContext) -> Outcome:
             )
     if checked == 0:
         return passed(f"{page} is the endpoint's own origin: no CORS needed")
-    allowed = hops(cap)[-1].allow_origin
+    allowed = every[-1].allow_origin
     return passed(
         f"{page} may read it {mode} (Access-Control-Allow-Origin: {allowed}"
         + (f", on {checked} responses" if checked > 1 else "")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from conformance.errors import ProfileError, SettingError
+from conformance.origins import origin_of
 
 DATA_FORMATS = ("json", "text", "any")
 DEFAULT_PROFILE = "generic"  # any endpoint: protocol checks only, no application contract
@@ -273,7 +274,7 @@ def parse_origin(text: Any) -> str:
     raw = str(text).strip()
     try:
         parts = urlsplit(raw)
-        port = parts.port
+        _ = parts.port  # a port that is no number raises here
     except ValueError:
         raise SettingError(f"--origin: not an origin (scheme://host[:port]): {raw!r}") from None
     scheme = parts.scheme.lower()
@@ -281,11 +282,7 @@ def parse_origin(text: Any) -> str:
         raise SettingError(f"--origin: not an http(s) origin (scheme://host[:port]): {raw!r}")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise SettingError(f"--origin: an origin has no path, query or user: {raw!r}")
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    default = {"http": 80, "https": 443}[scheme]
-    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
+    return origin_of(raw)  # serialized as Fetch does (lowercase, no default port)
 
 
 def parse_cacert(text: Any) -> str:
