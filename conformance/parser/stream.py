@@ -237,6 +237,8 @@ class Parser(Interpreter):
                     return
                 self._split_lines(data[: end + 2], sep, style)
                 data = data[end + 2 :]
+            if data[:1] == b"\n" and self._block_clean():
+                data = self._skip_blank_run(data)
             if data and self._block_clean():
                 text = data.decode("ascii")
                 taken = 0
@@ -254,6 +256,22 @@ class Parser(Interpreter):
             if not data:
                 return
         self._split_lines(data, sep, style)
+
+    def _skip_blank_run(self, data: bytes) -> bytes:
+        """Take the LF blank lines at the start of ``data`` at once; return the rest.
+
+        Called only where a block may start (:meth:`_block_clean`): there a blank line
+        dispatches nothing (the spec's step 1 copies the id buffer, then the empty data buffer
+        returns), so a run of them is one such step plus its line count. Without this, a body of
+        blank lines (a gzip bomb of newlines) costs a Python loop turn per line."""
+        rest = data.lstrip(b"\n")
+        count = len(data) - len(rest)
+        self.last_event_id = self.last_event_id_buffer
+        self.line_endings["LF"] += count
+        self.first_line_ending.setdefault("LF", self._pos)
+        self._pos += count
+        self._line_start = self._pos
+        return rest
 
     def _block_clean(self) -> bool:
         """No line pending, no block in progress: where a block may start."""

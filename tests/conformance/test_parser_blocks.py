@@ -118,3 +118,31 @@ def test_mixed_common_blocks_take_the_block_path(monkeypatch: pytest.MonkeyPatch
     events = [e for i in range(0, len(data), 4096) for e in parser.feed(data[i : i + 4096])]
     assert len(events) == 5000
     assert sum(taken) > 0.9 * len(data)
+
+
+BLANK_RUNS = [b"\n" * 5000, b"id: 4\n\n\n\n", b"data: x\n\n\n\n\n", b"\n\n: c\n\n\n", b"id: 9\n"]
+
+
+@pytest.mark.parametrize("size", [1, 7, 4096, 1 << 20])
+def test_runs_of_blank_lines_are_the_same_taken_at_once(size: int) -> None:
+    """The blank-run skip (_skip_blank_run) keeps ids, offsets and line counts exact."""
+    data = b"".join(BLANK_RUNS[i % len(BLANK_RUNS)] for i in range(40))
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    assert snapshot(*feed_chunks(chunks)) == without_blocks(chunks)
+
+
+def test_a_body_of_blank_lines_is_not_a_loop_turn_per_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gzip bomb of newlines: 16 MiB of blank lines were 16 million turns of the hot loop."""
+    turns: list[int] = []
+    real = Parser._run_lines
+
+    def spy(self: Parser, lines: object, start: int, step: int) -> int:
+        turns.append(1)
+        return real(self, lines, start, step)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Parser, "_run_lines", spy)
+    parser = Parser()
+    for _ in range(64):
+        assert parser.feed(b"\n" * 65536) == []
+    assert parser.line_endings["LF"] == 64 * 65536
+    assert turns == []
