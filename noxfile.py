@@ -43,7 +43,7 @@ def tests(session: nox.Session) -> None:
     Most tests wait on loopback servers rather than compute, so two workers halve the wall time
     on two cores; ``nox -s tests -- -n 0`` runs them in one process.
     """
-    session.install("-e", ".[test,load,bench,sdk,sdk-mcp]")
+    session.install("-e", ".[test,load,bench,sdk,sdk-mcp,examples]")
     install_vue(session)
     session.run("pytest", "-n", "2", *session.posargs)
 
@@ -51,7 +51,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def slow(session: nox.Session) -> None:
     """The slow tests (real servers held for minutes): not part of plain ``nox``; CI runs them."""
-    session.install("-e", ".[test,load,bench,sdk,sdk-mcp]")
+    session.install("-e", ".[test,load,bench,sdk,sdk-mcp,examples]")
     install_vue(session)
     session.run("pytest", "-m", "slow", *session.posargs, success_codes=[0, 5])
 
@@ -59,7 +59,7 @@ def slow(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff and mypy --strict."""
-    session.install("-e", ".[dev,load,bench,sdk-mcp]")
+    session.install("-e", ".[dev,load,bench,sdk-mcp,examples]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
