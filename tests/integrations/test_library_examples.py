@@ -4,13 +4,17 @@ These servers were not written for the suite, which is where false verdicts hide
 no failure, and exactly the warnings that are true of it. The finite examples close after a few
 events without ids, so a browser's EventSource reconnects 3 s later and gets the whole run again,
 forever (``reconnect.after-end``), and could not resume a cut (``reconnect.ids``); Flask and
-Django send no Cache-Control (``http.cache-control``). The endless ones (better-sse, hono) are
-held for a few seconds and pass everything. Slow: nine real servers, each run to its end.
+Django send no Cache-Control (``http.cache-control``); Go's net/http is the
+hand-written stream with http.Flusher. The endless ones (better-sse, hono) are
+held for a few seconds and pass everything. Slow: ten real servers, each run to its end.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +40,18 @@ class Example:
     warns: frozenset[str]
     hold: float | None = None  # endless: read this long, then judge
 
-    @property
-    def command(self) -> list[str]:
+    def command(self, build_dir: Path) -> list[str]:
+        """The example's command line (a Go example is built into ``build_dir`` first)."""
         file = EXAMPLES / self.name
+        if file.suffix == ".go":
+            binary = build_dir / file.stem
+            env = {**os.environ, "GOCACHE": str(build_dir / "gocache"), "GOFLAGS": "-mod=mod"}
+            built = subprocess.run(
+                ["go", "build", "-o", str(binary), str(file)],
+                capture_output=True, text=True, timeout=300, env=env, check=False,
+            )  # fmt: skip
+            assert built.returncode == 0, built.stderr
+            return [str(binary)]
         runner = "node" if file.suffix == ".mjs" else sys.executable
         return [runner, str(file)]
 
@@ -60,6 +73,7 @@ NODE = [
     example("better_sse_session.mjs", "/sse", hold=2.0),
     example("hono_stream_sse.mjs", "/sse", hold=2.0),
 ]
+GO = [example("go_net_http.go", "/events", *NO_IDS)]
 
 
 def judged(report: Report, verdict: Verdict) -> set[str]:
@@ -81,11 +95,13 @@ def params() -> list[object]:
     )
     cases: list[object] = [pytest.param(e, id=e.name) for e in PYTHON]
     cases += [pytest.param(e, id=e.name, marks=skip_node) for e in NODE]
+    skip_go = pytest.mark.skipif(shutil.which("go") is None, reason="go is not on the PATH")
+    cases += [pytest.param(e, id=e.name, marks=skip_go) for e in GO]
     return cases
 
 
 @pytest.mark.parametrize("case", params())
-def test_a_library_example_gets_exactly_its_true_warnings(case: Example) -> None:
+def test_a_library_example_gets_exactly_its_true_warnings(case: Example, tmp_path: Path) -> None:
     pytest.importorskip(
         {"flask_stream.py": "flask", "litestar_count.py": "litestar",
          "django_stream.py": "django"}.get(case.name, "uvicorn")
@@ -93,7 +109,7 @@ def test_a_library_example_gets_exactly_its_true_warnings(case: Example) -> None
     port = free_port()
     url = f"http://127.0.0.1:{port}{case.path}"
     profile = load_profile("generic").replace(deadline=20.0, hold=case.hold)
-    command = " ".join([*case.command, str(port)])
+    command = shlex.join([*case.command(tmp_path), str(port)])
     with launched(command, url, ready_url=f"http://127.0.0.1:{port}/", ready_timeout=30):
         report = run_suite_sync(url, profile)
     assert report.capture.status == 200, not_passing(report)
