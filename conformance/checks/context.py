@@ -93,6 +93,15 @@ def observations(capture: Capture, *kinds: ObservationKind) -> list[Observation]
     return [o for o in capture.observations if o.kind in kinds]
 
 
+def compression(capture: Capture) -> str | None:
+    """The response's Content-Encoding when it names a compression (not absent, empty or
+    ``identity``), as sent. Never raises."""
+    value = capture.content_encoding
+    if value is None or value.strip().lower() in ("", "identity"):
+        return None
+    return value
+
+
 def plural(n: int, word: str) -> str:
     """ "1 event", "2 events". Never raises."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"

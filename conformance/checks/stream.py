@@ -14,6 +14,7 @@ from conformance.capture.model import Capture, EndReason, TimedEvent
 from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
+    compression,
     event_evidence,
     plural,
     require_stream,
@@ -145,10 +146,17 @@ def incremental(ctx: CheckContext) -> Outcome:
                 f"stalled {stalled:.2f} s of the {silence:.2f} s before: not judged as buffering"
             )
         reads = len({e.t for e in largest})
+        coding = compression(cap)
+        compressed = (
+            ""
+            if coding is None
+            else f"; it is compressed (Content-Encoding: {coding}): a compressor holds events "
+            "back unless it is flushed after each one"
+        )
         return problem(
             f"{len(largest)} of {len(events)} events arrived together at t={start.t:.2f} s "
             f"({plural(reads, 'read')}) after {silence:.2f} s of silence: the response was "
-            f"buffered (server, compression or proxy){through(detect(cap.headers))}",
+            f"buffered (server, compression or proxy){through(detect(cap.headers))}{compressed}",
             event_evidence(cap, start),
             event_evidence(cap, largest[-1]),
         )

@@ -6,7 +6,8 @@ events without ids, so a browser's EventSource reconnects 3 s later and gets the
 forever (``reconnect.after-end``), and could not resume a cut (``reconnect.ids``); Flask and
 Django send no Cache-Control (``http.cache-control``); Go's net/http is the
 hand-written stream with http.Flusher. The endless ones (better-sse, hono) are
-held for a few seconds and pass everything. Slow: ten real servers, each run to its end.
+held for a few seconds and pass everything. Express behind the compression middleware
+without ``res.flush()`` is the known-bad one: every event arrives at the end. Slow: ten real servers, each run to its end.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Example:
     path: str  # the stream's path on the example's server
     warns: frozenset[str]
     hold: float | None = None  # endless: read this long, then judge
+    fails: frozenset[str] = frozenset()  # a known-bad example: exactly these fail
+    reason: str = ""  # words the first failure's reason must hold
+    env: tuple[tuple[str, str], ...] = ()
 
     def command(self, build_dir: Path) -> list[str]:
         """The example's command line (a Go example is built into ``build_dir`` first)."""
@@ -56,8 +60,16 @@ class Example:
         return [runner, str(file)]
 
 
-def example(name: str, path: str, *warns: str, hold: float | None = None) -> Example:
-    return Example(name, path, frozenset(warns), hold)
+def example(
+    name: str,
+    path: str,
+    *warns: str,
+    hold: float | None = None,
+    fails: frozenset[str] = frozenset(),
+    reason: str = "",
+    env: tuple[tuple[str, str], ...] = (),
+) -> Example:
+    return Example(name, path, frozenset(warns), hold, fails, reason, env)
 
 
 PYTHON = [
@@ -72,6 +84,16 @@ NODE = [
     example("fastify_raw.mjs", "/events", *NO_IDS),
     example("better_sse_session.mjs", "/sse", hold=2.0),
     example("hono_stream_sse.mjs", "/sse", hold=2.0),
+    # the compression middleware's README: flushed after each event it is fine; without the
+    # flush the compressor holds every event to the end (stream.incremental names it)
+    example("express_compression.mjs", "/events", *NO_IDS, env=(("EXAMPLE_FLUSH", "1"),)),
+    example(
+        "express_compression.mjs",
+        "/events",
+        *NO_IDS,
+        fails=frozenset({"stream.incremental"}),
+        reason="compressed (Content-Encoding: br)",
+    ),
 ]
 GO = [example("go_net_http.go", "/events", *NO_IDS)]
 
@@ -94,7 +116,9 @@ def params() -> list[object]:
         not node_ready(), reason="node or node_modules/better-sse missing (run npm ci)"
     )
     cases: list[object] = [pytest.param(e, id=e.name) for e in PYTHON]
-    cases += [pytest.param(e, id=e.name, marks=skip_node) for e in NODE]
+    cases += [
+        pytest.param(e, id=e.name + ("-flushed" if e.env else ""), marks=skip_node) for e in NODE
+    ]
     skip_go = pytest.mark.skipif(shutil.which("go") is None, reason="go is not on the PATH")
     cases += [pytest.param(e, id=e.name, marks=skip_go) for e in GO]
     return cases
@@ -110,9 +134,13 @@ def test_a_library_example_gets_exactly_its_true_warnings(case: Example, tmp_pat
     url = f"http://127.0.0.1:{port}{case.path}"
     profile = load_profile("generic").replace(deadline=20.0, hold=case.hold)
     command = shlex.join([*case.command(tmp_path), str(port)])
-    with launched(command, url, ready_url=f"http://127.0.0.1:{port}/", ready_timeout=30):
+    env = {**os.environ, **dict(case.env)}
+    ready = f"http://127.0.0.1:{port}/"
+    with launched(command, url, ready_url=ready, ready_timeout=30, env=env):
         report = run_suite_sync(url, profile)
     assert report.capture.status == 200, not_passing(report)
-    assert judged(report, Verdict.FAIL) == set(), not_passing(report)
+    assert judged(report, Verdict.FAIL) == case.fails, not_passing(report)
     assert judged(report, Verdict.WARN) == case.warns, not_passing(report)
+    for check_id in case.fails:
+        assert case.reason in report.result(check_id).reason
     assert len(report.capture.events) >= 3
