@@ -270,10 +270,10 @@ def after_end(ctx: CheckContext) -> Outcome:
             "answer 204 No Content",
             *evidence,
         )
+    first_id = f"id {first.last_event_id!r}" if first.last_event_id else "no id"
     return problem(
-        f"the reconnect with {sent} after the end got more events (first: id "
-        f"{first.last_event_id!r}): the page sees events after the end; the server should answer "
-        "204 No Content",
+        f"the reconnect with {sent} after the end got more events (first: {first_id}): the page "
+        "sees events after the end; the server should answer 204 No Content",
         *evidence,
     )
 

@@ -177,7 +177,8 @@ def test_after_end_verdicts() -> None:
     assert restart.verdict is Verdict.WARN
     assert "restart loop" in restart.reason
     assert "204" in restart.reason
-    assert "more events" in after(stream(["9"], last_id="5")).reason
+    assert "more events (first: id '9')" in after(stream(["9"], last_id="5")).reason
+    assert "more events (first: no id)" in after(stream([None], last_id="5")).reason
     assert after(stream([], status=500, last_id="5")).verdict is Verdict.SKIP
     no_end = judge("reconnect.after-end", main, ReconnectRun(cut_after=2))
     assert no_end.verdict is Verdict.SKIP

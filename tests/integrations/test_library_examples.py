@@ -7,7 +7,7 @@ forever (``reconnect.after-end``), and could not resume a cut (``reconnect.ids``
 Django send no Cache-Control (``http.cache-control``); Go's net/http is the
 hand-written stream with http.Flusher. The endless ones (better-sse, hono) are
 held for a few seconds and pass everything. Express behind the compression middleware
-without ``res.flush()`` is the known-bad one: every event arrives at the end. Slow: ten real servers, each run to its end.
+without ``res.flush()`` is the known-bad one: every event arrives at the end. Slow: fourteen real servers, each run to its end.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ PYTHON = [
     example("sse_starlette_quickstart.py", "/events", *NO_IDS),
     example("fastapi_sse_items.py", "/items/stream", *NO_IDS),
     example("django_stream.py", "/stream", "http.cache-control", *NO_IDS),
+    example("aiohttp_sse_hello.py", "/hello", *NO_IDS),
+    example("quart_sse.py", "/sse", *NO_IDS),
 ]
 NODE = [
     example("express_events.mjs", "/events", *NO_IDS),
@@ -95,6 +97,15 @@ NODE = [
         reason="compressed (Content-Encoding: br)",
     ),
 ]
+# the library each Python example imports (uvicorn for the rest: FastAPI and sse-starlette come
+# with the test extras)
+REQUIRES = {
+    "flask_stream.py": "flask",
+    "litestar_count.py": "litestar",
+    "django_stream.py": "django",
+    "aiohttp_sse_hello.py": "aiohttp_sse",
+    "quart_sse.py": "quart",
+}
 GO = [example("go_net_http.go", "/events", *NO_IDS)]
 
 
@@ -126,10 +137,8 @@ def params() -> list[object]:
 
 @pytest.mark.parametrize("case", params())
 def test_a_library_example_gets_exactly_its_true_warnings(case: Example, tmp_path: Path) -> None:
-    pytest.importorskip(
-        {"flask_stream.py": "flask", "litestar_count.py": "litestar",
-         "django_stream.py": "django"}.get(case.name, "uvicorn")
-    )  # fmt: skip
+    if case.name.endswith(".py"):
+        pytest.importorskip(REQUIRES.get(case.name, "uvicorn"))
     port = free_port()
     url = f"http://127.0.0.1:{port}{case.path}"
     profile = load_profile("generic").replace(deadline=20.0, hold=case.hold)
