@@ -30,6 +30,7 @@ def columns_for_any_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     other paths on short streams too (by default a chunk needs COLUMN_MIN_BLOCKS blocks)."""
     monkeypatch.setattr(Parser, "_column_min_blocks", 1)
 
+
 # values that could fool a split-and-replace: names, colons, spaces, NUL, non-ASCII
 VALUE_PIECES = ["x", "7", " ", ":", "data:", "id:", "\ndata:", "\0", "é", '"', "{}"]
 values = st.lists(st.sampled_from(VALUE_PIECES), max_size=5).map(
