@@ -13,11 +13,19 @@ system CPU time (``resource.getrusage``) over ``--hold`` seconds once every stre
 * ``epoll``: the floor: ``select.epoll`` + ``socket.recv_into`` and a clock call per read, no
   parsing (blank lines counted in C);
 * ``protocol:OPTION``: the protocol variant with a socket option set on every connection:
-  ``quickack0`` (``TCP_QUICKACK`` off once), ``rcvbuf=N`` (``SO_RCVBUF``), ``rcvlowat=N``.
+  ``quickack0`` (``TCP_QUICKACK`` off once), ``rcvbuf=N`` (``SO_RCVBUF``), ``rcvlowat=N``;
+  ``epoll:quickack0-each`` turns ``TCP_QUICKACK`` off before every read of the floor.
 
 Variants run interleaved, ``--repeat`` times, against the same server; the table gives medians.
 The segment counters (``/proc/net/snmp``, whole machine) tell how many ACKs the client sends per
-read. Events per CPU-second are what ``bench.generator_cost`` reports end to end.
+read. Events per CPU-second are what ``bench.generator_cost`` reports end to end. ``--batches
+1,4`` repeats the table with 4 events per write (every 4 intervals: the same events per second).
+
+What it found (2 cores, median of three; README, ``nox -s bench``): the floor without parsing
+gives about 134,000 events per CPU-second, 6 µs of it system time per read, half of that the ACK
+Linux sends when the reader empties a queue holding a small segment (``perf``: ``tcp_recvmsg`` ->
+``__tcp_transmit_skb``; on loopback the server socket's handling of it runs on the reader's CPU).
+The BufferedProtocol and the bare epoll loop are within noise of the Protocol (~60,000).
 
     python -m bench.read_cost [--streams 2000] [--interval 0.05] [--hold 5] [--repeat 3]
 """
@@ -202,6 +210,8 @@ async def hold_uvloop(
 
 # epoll variants ------------------------------------------------------------------------------
 def hold_epoll(parse: bool, option: str, port: int, streams: int, hold: float) -> dict[str, Any]:
+    each_read = option == "quickack0-each"  # the floor only: TCP_QUICKACK off before each read
+    option = "" if each_read else option
     socks: dict[int, socket.socket] = {}
     for _ in range(streams):
         sock = socket.create_connection(("127.0.0.1", port), 10)
@@ -237,6 +247,8 @@ def hold_epoll(parse: bool, option: str, port: int, streams: int, hold: float) -
                         continue
                     streams_by_fd[fd].data_received(data)
                 else:
+                    if each_read:
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
                     try:
                         n = sock.recv_into(buf)
                     except BlockingIOError:
