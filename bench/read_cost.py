@@ -274,6 +274,7 @@ def hold_epoll(parse: bool, option: str, port: int, streams: int, hold: float) -
     before = snapshot(counts())
     run_for(hold)
     result = difference(before, snapshot(counts()))
+    poller.close()
     for sock in socks.values():
         sock.close()
     return result
