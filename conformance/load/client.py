@@ -29,12 +29,6 @@ from conformance.parser import Parser
 
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
-# Below this many blank lines in one read the parser's column path (whole chunks of one block
-# shape) costs more than its block path: measured on one-event reads, 191,000 against 385,000
-# events per CPU-second, the two even at about 16 blocks a read. A load stream usually gets one
-# event per read, so the read picks the path; both give the same events (the parser's tests).
-COLUMN_MIN_BLOCKS = 16
-
 
 class StreamListener(Protocol):
     """What a pool of streams learns from each one (all times are ``time.monotonic()``)."""
@@ -141,9 +135,7 @@ class LoadStream(asyncio.Protocol):
             self.opened_at = now
             self.listener.stream_opened(self)
         if body:
-            parser = self.parser
-            parser._column_path = body.count(b"\n\n") >= COLUMN_MIN_BLOCKS
-            events = parser.feed(body)
+            events = self.parser.feed(body)
             if events:
                 # one listener call per read, not per event: at 100,000 events per second the
                 # call is a large share of the cost; gaps and lateness come from ``arrivals``

@@ -23,6 +23,14 @@ from tests.conformance.vectors import ALL, Vector
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
+
+@pytest.fixture(autouse=True)
+def columns_for_any_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The column path for chunks of any number of blocks: these tests compare it with the
+    other paths on short streams too (by default a chunk needs COLUMN_MIN_BLOCKS blocks)."""
+    monkeypatch.setattr(Parser, "_column_min_blocks", 1)
+
+
 # values that could fool a split-and-replace: names, colons, spaces, NUL, non-ASCII
 VALUE_PIECES = ["x", "7", " ", ":", "data:", "id:", "\ndata:", "\0", "é", '"', "{}"]
 values = st.lists(st.sampled_from(VALUE_PIECES), max_size=5).map(
