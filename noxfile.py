@@ -155,6 +155,6 @@ def bench(session: nox.Session) -> None:
         text = output if isinstance(output, str) else ""
         (out / f"{name}.txt").write_text(text, encoding="utf-8")
         session.log(f"bench.{name}:\n{text}")
-    for name in ("generator_cost", "open_loop", "churn"):
+    for name in ("generator_cost", "read_cost", "open_loop", "churn"):
         session.run("python", "-m", f"bench.{name}", "--out", str(out))
     session.run("python", "-m", "bench.capacity", "--out", str(out), *session.posargs)
