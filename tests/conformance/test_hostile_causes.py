@@ -11,13 +11,16 @@ import io
 import random
 import select
 import socket
+import ssl
 import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
 
+from conformance.capture.connect_errors import explain
 from conformance.capture.http import capture
 from conformance.capture.model import Capture, CaptureRequest, EndReason, Limits
+from conformance.capture.tls_probe import HelloAnswer, answer_to_hello, shared_answer_to_hello
 from conformance.checks.context import CheckContext
 from conformance.checks.http import redirect
 from conformance.cli import main
@@ -118,7 +121,7 @@ Answer = Callable[[socket.socket, int], None]  # (accepted connection, its index
 HTTP_400 = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 WRONG_VERSION_RECORD = b"\x16\x09\x09\x00\x04\xde\xad\xbe\xef"  # a handshake record, version 9.9
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.6\r\n"
-NOISE = bytes(random.Random(16).randrange(256) for _ in range(64))  # the same 64 bytes each run
+NOISE = random.Random(16).randbytes(64)  # the same 64 bytes each run
 
 
 def sends(data: bytes) -> Answer:
@@ -198,7 +201,7 @@ def test_a_record_of_another_version_is_not_called_plain_http() -> None:
     _, cause = https_cause(sends(WRONG_VERSION_RECORD))
     assert cause == (
         "TLS handshake failed: the peer answered the TLS ClientHello with 9 bytes that are not "
-        "TLS: \\x16\\x09\\x09\\x00\\x04\\xde\\xad\\xbe\\xef"
+        "TLS: \\x16\\t\\t\\x00\\x04\\xde\\xad\\xbe\\xef"
     )
 
 
@@ -257,7 +260,7 @@ def test_the_probe_is_bounded_and_never_guesses() -> None:
 
 
 def test_the_cli_gives_the_cause_and_exit_2() -> None:
-    with answering(sends(SSH_BANNER)) as port:
+    with answering(sends(SSH_BANNER), max_connections=16) as port:
         url = f"https://127.0.0.1:{port}/feed"
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -266,4 +269,57 @@ def test_the_cli_gives_the_cause_and_exit_2() -> None:
     assert err.getvalue() == (
         f"sse-conformance: error: cannot reach {url}: "
         "TLS handshake failed: an SSH server answered: SSH-2.0-OpenSSH_9.6\n"
+    )
+
+
+def test_an_error_page_without_a_status_line_is_plain_http() -> None:
+    # Python's http.server answers a line it cannot parse as HTTP/0.9 would: the page alone
+    url, cause = https_cause(sends(b'<!DOCTYPE HTML>\n<html lang="en">\n<head>400</head></html>'))
+    plain = url.replace("https://", "http://")
+    assert cause == f"TLS handshake failed: this port speaks plain HTTP: try {plain}"
+
+
+def test_clients_failing_together_share_one_probe() -> None:
+    connections: list[int] = []
+
+    def counted(conn: socket.socket, index: int) -> None:
+        connections.append(index)
+        sends(SSH_BANNER)(conn, index)
+
+    async def five(port: int) -> list[HelloAnswer | None]:
+        return list(
+            await asyncio.gather(*(shared_answer_to_hello("127.0.0.1", port) for _ in range(5)))
+        )
+
+    with answering(counted) as port:
+        answers = asyncio.run(five(port))
+    assert connections == [0]
+    # the SSH- prefix decides: nothing more is read (so the close is not seen)
+    assert answers == [HelloAnswer(SSH_BANNER, closed=False)] * 5
+
+
+def test_a_tls_answer_keeps_openssls_reason() -> None:
+    alert = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    alert.reason = "WRONG_VERSION_NUMBER"
+    tls_alert = HelloAnswer(b"\x15\x03\x03\x00\x02\x02\x46", closed=True)
+    assert explain("https://h:1/", alert, tls_alert) == "TLS handshake failed: WRONG_VERSION_NUMBER"
+    # a real TLS server refusing this TLS version is not "plain HTTP"
+    old = ssl.SSLError(1, "[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version")
+    old.reason = "TLSV1_ALERT_PROTOCOL_VERSION"
+    assert explain("https://h:1/", old) == "TLS handshake failed: TLSV1_ALERT_PROTOCOL_VERSION"
+
+
+def test_the_probe_reads_nothing_from_a_closed_port() -> None:
+    assert asyncio.run(answer_to_hello("127.0.0.1", free_port(), 1.0)) is None
+    assert asyncio.run(answer_to_hello("127.0.0.1", free_port(), 0.0)) is None
+
+
+def test_a_redirect_to_an_ssh_port_probes_the_target() -> None:
+    with answering(sends(SSH_BANNER)) as port:
+        target = f"https://127.0.0.1:{port}/feed"
+        with threaded_sse_server(redirecting_to(target)) as server:
+            cap = grab(server.url)
+    assert cap.end_message == (
+        f"redirect from {server.url} to {target}: unreachable "
+        "(TLS handshake failed: an SSH server answered: SSH-2.0-OpenSSH_9.6)"
     )
