@@ -10,8 +10,23 @@ from __future__ import annotations
 import ssl
 from urllib.parse import urlsplit
 
-# OpenSSL's words when the other side answered a TLS ClientHello with plain HTTP.
-PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "record layer failure", "packet length too long")
+from conformance.capture.tls_probe import HelloAnswer
+from conformance.evidence import escape_excerpt
+
+# OpenSSL's words when the other side answered a TLS ClientHello with bytes that are not a TLS
+# record: plain HTTP, but also an SSH banner or any noise (tls_probe reads which).
+NOT_TLS_SIGNS = (
+    "WRONG_VERSION_NUMBER",
+    "wrong version number",
+    "record layer failure",
+    "packet length too long",
+    "unknown protocol",
+)
+# OpenSSL's words when the peer closed the connection in the middle of the handshake.
+EOF_SIGNS = ("UNEXPECTED_EOF_WHILE_READING", "EOF occurred in violation of protocol")
+EXCERPT = 32  # bytes of a peer's answer quoted at most
+# An HTTP/0.9-style error page (no status line): what Python's http.server answers a ClientHello.
+HTML_STARTS = (b"<!doctype html", b"<html")
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -38,21 +53,68 @@ def host_port(url: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def explain(url: str, exc: BaseException) -> str:
-    """The cause of a failed connection to ``url``, in words that say what to try. Never raises."""
-    chain = _chain(exc)
-    text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
-    where = host_port(url)
-    if url.startswith("https://") and (
-        any(sign in text for sign in PLAIN_HTTP_SIGNS)
-        or any(isinstance(e, ssl.SSLError) and "version" in str(e).lower() for e in chain)
-    ):
-        plain = "http://" + url.removeprefix("https://")
+def _text(chain: list[BaseException]) -> str:
+    return " ".join(f"{type(e).__name__}: {e}" for e in chain)
+
+
+def not_tls_answer(url: str, exc: BaseException) -> bool:
+    """OpenSSL could not read the answer to the ClientHello of an https:// ``url`` as TLS: only
+    the answer itself (:func:`~conformance.capture.tls_probe.answer_to_hello`) tells plain HTTP
+    from anything else. Never raises."""
+    text = _text(_chain(exc))
+    return url.startswith("https://") and any(sign in text for sign in NOT_TLS_SIGNS)
+
+
+def not_tls_cause(url: str, exc: BaseException, answer: HelloAnswer | None) -> str:
+    """What answered the ClientHello, from the probe's ``answer``: plain HTTP only when the peer
+    answered with HTTP; None (the probe could not tell) gives OpenSSL's reason and the hint,
+    hedged. Never raises."""
+    plain = "http://" + url.removeprefix("https://")
+    tls = next((e for e in _chain(exc) if isinstance(e, ssl.SSLError)), None)
+    reason = (tls.reason if tls is not None else None) or next(
+        (sign for sign in NOT_TLS_SIGNS if sign in _text(_chain(exc))), "not TLS"
+    )
+    if answer is None:
+        return (
+            f"TLS handshake failed: the answer to the TLS ClientHello is not TLS ({reason}): "
+            f"if this port speaks plain HTTP, try {plain}"
+        )
+    data = answer.data
+    if data.startswith(b"HTTP/") or data.lstrip().lower().startswith(HTML_STARTS):
         return f"TLS handshake failed: this port speaks plain HTTP: try {plain}"
+    if data.startswith(b"SSH-"):
+        banner = data.split(b"\r", 1)[0].split(b"\n", 1)[0]
+        return f"TLS handshake failed: an SSH server answered: {escape_excerpt(banner, EXCERPT)}"
+    if not data:
+        return "TLS handshake failed: the peer closed the connection during the TLS handshake"
+    if answer.looks_like_tls:  # TLS this time: what OpenSSL said is the cause
+        return f"TLS handshake failed: {reason}"
+    size = f"at least {len(data)}" if answer.truncated else f"{len(data)}"
+    return (
+        f"TLS handshake failed: the peer answered the TLS ClientHello with {size} bytes that "
+        f"are not TLS: {escape_excerpt(data, EXCERPT)}"
+    )
+
+
+def explain(url: str, exc: BaseException, answer: HelloAnswer | None = None) -> str:
+    """The cause of a failed connection to ``url``, in words that say what to try; ``answer``:
+    what a probe read back when :func:`not_tls_answer` (None: no probe). Never raises."""
+    chain = _chain(exc)
+    text = _text(chain)
+    where = host_port(url)
+    https = url.startswith("https://")
+    if not_tls_answer(url, exc):
+        return not_tls_cause(url, exc, answer)
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or (
         "All connection attempts failed" in text or "Connection refused" in text
     ):
         return f"connection refused: is the server running on {where}?"
+    if https and any(isinstance(e, ConnectionResetError) for e in chain):
+        return "TLS handshake failed: the peer reset the connection during the TLS handshake"
+    if https and (
+        any(isinstance(e, ssl.SSLEOFError) for e in chain) or any(s in text for s in EOF_SIGNS)
+    ):
+        return "TLS handshake failed: the peer closed the connection during the TLS handshake"
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
         cert = next(e for e in chain if isinstance(e, ssl.SSLCertVerificationError))
         why = cert.verify_message or cert.reason or str(cert)

@@ -28,6 +28,8 @@ import httpx
 from conformance.capture.connect_errors import (
     FETCH_MAX_REDIRECTS,
     explain,
+    host_port,
+    not_tls_answer,
     redirect_failure,
     redirect_loop,
 )
@@ -42,6 +44,7 @@ from conformance.capture.model import (
     Redirect,
 )
 from conformance.capture.recorder import Recorder
+from conformance.capture.tls_probe import PROBE_TIMEOUT, shared_answer_to_hello
 from conformance.origins import redirect_tainted
 
 
@@ -251,6 +254,23 @@ def hop_failure(
     return redirect_failure(str(last.url), _next_url(last), exc, cause)
 
 
+async def _explained(
+    url: str, hops: list[httpx.Response], exc: BaseException, limits: Limits, elapsed: float
+) -> str:
+    """:func:`explain` at the URL whose connection failed (a redirect's target after a redirect);
+    when OpenSSL could not read the answer as TLS, what a probe read back, the probe bounded by
+    the connect timeout and what is left of the deadline. Never raises."""
+    redirects = [h for h in hops if h.has_redirect_location]
+    where = _next_url(redirects[-1]) if redirects else url
+    answer = None
+    if not_tls_answer(where, exc):
+        host, _, port = host_port(where).rpartition(":")
+        budget = min(PROBE_TIMEOUT, limits.connect_timeout, limits.deadline - elapsed)
+        if port.isdigit():
+            answer = await shared_answer_to_hello(host.strip("[]"), int(port), budget)
+    return explain(where, exc, answer)
+
+
 def deadline_message(deadline: float) -> str:
     """Why a capture still open at its deadline ended, and what to do about it. Never raises."""
     return (
@@ -306,9 +326,10 @@ async def capture(
     async def seen(response: httpx.Response) -> None:
         hops.append(response)
 
-    def failed(reason: EndReason, message: str, exc: BaseException) -> Capture:
-        """End the capture; a failure after a redirect names the hop (and keeps the hops)."""
-        timeout = message if reason is EndReason.CONNECT_TIMEOUT else None
+    def failed(reason: EndReason, message: str, exc: BaseException, hop: bool = False) -> Capture:
+        """End the capture; a failure after a redirect names the hop (and keeps the hops).
+        ``hop``: ``message`` is already the cause at the hop that failed."""
+        timeout = message if hop or reason is EndReason.CONNECT_TIMEOUT else None
         if (cause := hop_failure(hops, exc, timeout)) is not None:
             reason, message = EndReason.CONNECT_ERROR, cause
             cap.redirects = _hops_redirects(hops)
@@ -345,13 +366,15 @@ async def capture(
                 EndReason.CONNECT_TIMEOUT, dial.timeout_message(limits.connect_timeout), exc
             )
         except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
-            return failed(EndReason.CONNECT_ERROR, explain(request.url, exc), exc)
+            cause = await _explained(request.url, hops, exc, limits, now())
+            return failed(EndReason.CONNECT_ERROR, cause, exc, hop=True)
         except httpx.LocalProtocolError as exc:  # refused before anything reached the wire
             return failed(EndReason.CONNECT_ERROR, f"bad request (nothing sent): {exc}", exc)
         except httpx.HTTPError as exc:
             return failed(EndReason.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}", exc)
         except Exception as exc:  # below httpx (sockets, DNS, TLS): still one line, no traceback
-            return failed(EndReason.CONNECT_ERROR, explain(request.url, exc), exc)
+            cause = await _explained(request.url, hops, exc, limits, now())
+            return failed(EndReason.CONNECT_ERROR, cause, exc, hop=True)
 
         cap.t_headers = now()
         cap.status = response.status_code
