@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -157,8 +156,9 @@ def all_checks() -> list[CheckSpec]:
 def contract_of(spec: CheckSpec) -> str | None:
     """The application contract a check belongs to (its module's ``CONTRACT``), or None for a
     generic check. Never raises."""
-    module = sys.modules.get(spec.fn.__module__)
-    owner = getattr(module, "CONTRACT", None)
+    # the function's own globals, not sys.modules: pytest's in-process runs (pytester) take the
+    # modules they imported out of sys.modules again, and every check then looked generic
+    owner = getattr(spec.fn, "__globals__", {}).get("CONTRACT")
     return owner if isinstance(owner, str) else None
 
 
