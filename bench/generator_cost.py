@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from bench.pinning import LOADGEN_CPU, SERVER_CPU, pin_to
 from conformance.load.cli import ensure_descriptors
@@ -38,26 +39,78 @@ LOCUSTFILE = ROOT / "conformance" / "locust_user.py"
 
 
 @contextlib.contextmanager
-def server(argv: Sequence[str]) -> Iterator[int]:
-    """``python ARGV --host 127.0.0.1 --port P`` pinned to CPU 0; yields P; always stops it."""
+def server(argv: Sequence[str], copies: int = 1) -> Iterator[int]:
+    """``python ARGV --host 127.0.0.1 --port P`` pinned to CPU 0; yields P; always stops it.
+    ``copies`` > 1: that many processes share P (``--reuse-port``), each under its own
+    descriptor limit."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, *argv, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=pin_to(SERVER_CPU),
-    )
+    extra = ["--reuse-port"] if copies > 1 else []
+    procs = [
+        subprocess.Popen(
+            [sys.executable, *argv, *extra, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=pin_to(SERVER_CPU),
+        )
+        for _ in range(copies)
+    ]
     try:
         wait_for_port(port)
+        time.sleep(0.3 if copies > 1 else 0.0)  # every copy listening before the ramp
         yield port
     finally:
-        proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def ours_in_processes(url: str, streams: int, parts: int, hold: float) -> list[dict[str, Any]]:
+    """``streams`` 1 Hz streams split over ``parts`` generator processes, all pinned to the
+    generator's CPU (one core, as one process would be): each process's step as a dict."""
+    share = [streams // parts + (1 if i < streams % parts else 0) for i in range(parts)]
+    cmd = [sys.executable, "-m", "bench.generator_cost", "--child-url", url, "--hold", f"{hold:g}"]
+    procs = [
+        subprocess.Popen(
+            [*cmd, "--child-streams", str(n)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=pin_to(LOADGEN_CPU),
+        )
+        for n in share
+    ]
+    steps: list[dict[str, Any]] = []
+    for proc in procs:
         try:
-            proc.wait(5)
+            out, _ = proc.communicate(timeout=hold + 120)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait(5)
+            out, _ = proc.communicate()
+        with contextlib.suppress(ValueError):
+            steps.append(json.loads(out.decode().strip().splitlines()[-1]))
+    return steps
+
+
+def merged(steps: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The processes' figures as one generator's: counts, rates and CPU summed (CPU as % of the
+    one core they share), loop lag the worst process's. Pure; never raises on empty input."""
+    lags = [s["loop_lag"]["p99_ms"] or 0.0 for s in steps]
+    return {
+        "processes": len(steps),
+        "open_end": sum(s["open_end"] for s in steps),
+        "events_per_s": sum(s["events_per_s"] for s in steps),
+        "client_cpu_percent": sum(s["client_cpu_percent"] for s in steps),
+        "loop_lag_p99_ms": lags,
+        "loop_lag_p99_ms_worst": max(lags, default=0.0),
+        "loop_lag_max_ms_worst": max((s["loop_lag"]["max_ms"] or 0.0 for s in steps), default=0.0),
+        "errors": sum(sum(s["errors"].values()) for s in steps),
+    }
 
 
 def ours(url: str, streams: int, interval: float | None, hold: float) -> StepResult:
@@ -106,7 +159,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--many", type=int, default=20_000, help="1 Hz streams for the lag step")
     p.add_argument("--no-locust", action="store_true")
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
+    p.add_argument("--child-url", help=argparse.SUPPRESS)  # one process of a split --many step
+    p.add_argument("--child-streams", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.child_url and args.child_streams:
+        ensure_descriptors(args.child_streams)
+        print(json.dumps(ours(args.child_url, args.child_streams, 1.0, args.hold).as_dict()))
+        return 0
     hard_before, hard_after = raise_hard_fd_limit(max(args.streams, args.many) + 1024)
     if hard_after > hard_before:
         fd_note = f"descriptor hard limit raised from {hard_before} to {hard_after} (allowed)"
@@ -114,14 +173,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         fd_note = f"descriptor hard limit {hard_after}: raising it was not allowed"
     else:
         fd_note = f"descriptor hard limit {hard_after}"
+    # One process holds at most its descriptor hard limit: beyond it the --many step splits over
+    # processes that share the generator's CPU (and the fan-out over copies sharing the server's).
+    per_process = args.many
     with contextlib.suppress(ImportError, ValueError, OSError):
         import resource
 
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if hard != resource.RLIM_INFINITY and args.many > hard - 200:
-            print(f"--many {args.many}: the descriptor hard limit is {hard}; using {hard - 200}")
-            args.many = hard - 200
-    ensure_descriptors(max(args.streams, args.many))
+        if hard != resource.RLIM_INFINITY and args.many > hard - 500:
+            per_process = hard - 500
+    parts = -(-args.many // per_process)
+    ensure_descriptors(max(args.streams, per_process))
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setaffinity(0, {LOADGEN_CPU})
     load_before = os.getloadavg()[0]
@@ -131,8 +193,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         fast = ours(url, args.streams, args.interval, args.hold)
         theirs = None if args.no_locust else locust_events_per_core(url, args.streams, args.hold)
     phased = ["-m", "bench.apps.raw_fanout", "--interval", "1", "--slices", "50"]
-    with server(phased) as port:
-        many = ours(f"http://127.0.0.1:{port}/", args.many, 1.0, args.hold)
+    with server(phased, copies=parts) as port:
+        phased_url = f"http://127.0.0.1:{port}/"
+        if parts == 1:
+            one = ours(phased_url, args.many, 1.0, args.hold).as_dict()
+            many = merged([one])
+        else:
+            many = merged(ours_in_processes(phased_url, args.many, parts, args.hold))
     rate = args.streams / args.interval
     lines = [
         f"generator cost ({args.streams} streams x {1 / args.interval:g} events/s = {rate:,.0f} "
@@ -150,17 +217,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{theirs['events_per_core_s']:,.0f} events/s per core "
             f"(sse-conformance load: {ratio:.1f}x)"
         )
+    split = (
+        ""
+        if parts == 1
+        else f" in {parts} generator processes sharing CPU 1 (and {parts} fan-out copies sharing "
+        f"CPU 0: the descriptor hard limit is {per_process + 500} per process), lag p99 per "
+        f"process {' / '.join(f'{lag:.0f}' for lag in many['loop_lag_p99_ms'])} ms"
+    )
     lines.append(
-        f"  {args.many} streams at 1 Hz: {many.open_end} open, {many.events_per_s:,.0f} events/s, "
-        f"generator {many.client_cpu_percent:.0f}% of a core, its own lag p99 "
-        f"{many.loop_lag.p99 * 1000:.0f} ms (max {many.loop_lag.max * 1000:.0f} ms), "
-        f"errors {many.error_total}"
+        f"  {args.many} streams at 1 Hz{split}: {many['open_end']} open, "
+        f"{many['events_per_s']:,.0f} events/s, generator {many['client_cpu_percent']:.0f}% of a "
+        f"core, its own lag p99 {many['loop_lag_p99_ms_worst']:.0f} ms (max "
+        f"{many['loop_lag_max_ms_worst']:.0f} ms), errors {many['errors']}"
     )
     text = "\n".join(lines)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "generator_cost.txt").write_text(text + "\n", encoding="utf-8")
-    payload = {"fast": fast.as_dict(), "locust": theirs, "many": many.as_dict()}
+    payload = {"fast": fast.as_dict(), "locust": theirs, "many": many}
     (args.out / "generator_cost.json").write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 

@@ -43,13 +43,17 @@ class FanoutProtocol(asyncio.Protocol):
             self.clients.discard(self.transport)
 
 
-async def serve(host: str, port: int, interval: float, batch: int = 1, slices: int = 1) -> None:
+async def serve(
+    host: str, port: int, interval: float, batch: int = 1, slices: int = 1, reuse_port: bool = False
+) -> None:
     """Every ``interval``, one write per stream; with ``slices`` > 1 the streams are spread
     over that many phases of the interval (a stream's phase is fixed by when it came), so a
     client sees reads spread over the interval instead of one burst."""
     loop = asyncio.get_running_loop()
     clients: set[asyncio.Transport] = set()
-    server = await loop.create_server(lambda: FanoutProtocol(clients), host, port, backlog=4096)
+    server = await loop.create_server(
+        lambda: FanoutProtocol(clients), host, port, backlog=4096, reuse_port=reuse_port or None
+    )
     phase: dict[asyncio.Transport, int] = {}
     n = 0
     start = loop.time()
@@ -87,10 +91,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--batch", type=int, default=1, help="events per stream per tick")
     parser.add_argument("--slices", type=int, default=1, help="phases per interval (1: burst)")
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="SO_REUSEPORT: several copies share the port (each under its own descriptor limit)",
+    )
     args = parser.parse_args(argv)
     try:
         asyncio.run(
-            serve(args.host, args.port, args.interval, max(1, args.batch), max(1, args.slices))
+            serve(
+                args.host,
+                args.port,
+                args.interval,
+                max(1, args.batch),
+                max(1, args.slices),
+                reuse_port=args.reuse_port,
+            )
         )
     except KeyboardInterrupt:
         return 0
