@@ -14,7 +14,7 @@ number itself, so numbered streams cost no string per event. Reading materialise
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
@@ -159,6 +159,32 @@ class EventLog(Sequence[TimedEvent]):
             for i in range(self._t_from[run], stop):
                 yield self._at(i, t)
 
+    def prefix(self, n: int) -> EventLog:
+        """The first ``n`` events as a new log: the columns copied as machine integers, no event
+        built (a cut-short stand-in of a million-event capture). Never raises."""
+        n = max(0, min(n, len(self)))
+        out = EventLog()
+        out._offset = self._offset[:n]
+        out._length = self._length[:n]
+        out._type = self._type[:n]
+        out._data = self._data[:n]
+        out._id = self._id[:n]
+        runs = bisect_left(self._t_from, n)  # the runs that start before the n-th event
+        out._t_from = self._t_from[:runs]
+        out._t = self._t[:runs]
+        out._strings = list(self._strings)
+        out._codes = dict(self._codes)
+        return out
+
+    def time_runs(self) -> Iterator[tuple[float, int, int]]:
+        """Each run of events that arrived in one read: ``(t, first index, stop index)``, in
+        order, without building an event (timing checks scan a million events this way).
+        Never raises."""
+        runs = len(self._t)
+        for run in range(runs):
+            stop = self._t_from[run + 1] if run + 1 < runs else len(self._offset)
+            yield self._t[run], self._t_from[run], stop
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
             return NotImplemented
@@ -169,3 +195,16 @@ class EventLog(Sequence[TimedEvent]):
     def __repr__(self) -> str:
         """A count, never the events (see conformance.reprs)."""
         return f"EventLog({len(self)} events)"
+
+
+def time_runs(events: Sequence[TimedEvent]) -> Iterator[tuple[float, int, int]]:
+    """``(t, first position, stop)`` of each run of events with one arrival time, in order
+    (an EventLog has them without building an event). Never raises."""
+    if isinstance(events, EventLog):
+        yield from events.time_runs()
+        return
+    start = 0
+    for i in range(1, len(events) + 1):
+        if i == len(events) or events[i].t != events[start].t:
+            yield events[start].t, start, i
+            start = i
