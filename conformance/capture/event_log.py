@@ -64,6 +64,7 @@ class EventLog(Sequence[TimedEvent]):
         "_data",
         "_id",
         "_length",
+        "_limit",
         "_offset",
         "_strings",
         "_t",
@@ -82,6 +83,7 @@ class EventLog(Sequence[TimedEvent]):
         self._t = array("d")  # the time of each run
         self._strings: list[str] = []
         self._codes: dict[str, int] = {}
+        self._limit = -1  # a shared view (shared()): its length; -1: its own columns
         for timed in events:
             self.append(timed)
 
@@ -102,7 +104,10 @@ class EventLog(Sequence[TimedEvent]):
         return self._strings[code] if code >= 0 else str(-code - 1)
 
     def record(self, event: Event, t: float) -> None:
-        """Append ``event``, completed at ``t``, as the next one. Never raises."""
+        """Append ``event``, completed at ``t``, as the next one. Raises ValueError on a shared
+        view (:meth:`shared`: read-only); never otherwise."""
+        if self._limit >= 0:
+            raise ValueError("a shared event log is read-only")
         n = len(self._offset)
         if not self._t or self._t[-1] != t:
             self._t_from.append(n)
@@ -124,7 +129,7 @@ class EventLog(Sequence[TimedEvent]):
         self.record(timed.event, timed.t)
 
     def __len__(self) -> int:
-        return len(self._offset)
+        return len(self._offset) if self._limit < 0 else self._limit
 
     def _at(self, i: int, t: float) -> TimedEvent:
         offset = self._offset[i]
@@ -144,7 +149,7 @@ class EventLog(Sequence[TimedEvent]):
     def __getitem__(self, i: int | slice) -> TimedEvent | list[TimedEvent]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        n = len(self._offset)
+        n = len(self)
         if i < 0:
             i += n
         if not 0 <= i < n:
@@ -155,7 +160,7 @@ class EventLog(Sequence[TimedEvent]):
         runs = len(self._t)
         for run in range(runs):
             t = self._t[run]
-            stop = self._t_from[run + 1] if run + 1 < runs else len(self._offset)
+            stop = self._t_from[run + 1] if run + 1 < runs else len(self)
             for i in range(self._t_from[run], stop):
                 yield self._at(i, t)
 
@@ -176,13 +181,36 @@ class EventLog(Sequence[TimedEvent]):
         out._codes = dict(self._codes)
         return out
 
+    def shared(self, n: int, t_from: Sequence[int], t: Sequence[float]) -> EventLog:
+        """The first ``n`` events of this log with other arrival times (``t_from[k]``: the first
+        event of the k-th run of equal times, ``t[k]`` its time): the columns are this log's,
+        not copied. For an extra client that read the main stream's very bytes: its events
+        are the main ones, timed by its own reads. Read-only (:meth:`record` raises).
+        Raises ValueError if ``n`` is over this log's length or the runs do not start at 0."""
+        if not 0 <= n <= len(self):
+            raise ValueError(f"{n} events shared of {len(self)}")
+        if n and (not t_from or t_from[0] != 0):
+            raise ValueError("the time runs must start at the first event")
+        out = EventLog()
+        out._offset, out._length = self._offset, self._length
+        out._type, out._data, out._id = self._type, self._data, self._id
+        out._strings, out._codes = self._strings, self._codes
+        out._t_from, out._t = array("q", t_from), array("d", t)
+        out._limit = n
+        return out
+
+    def types(self) -> set[str]:
+        """The distinct event types, read from the codes column: no event built (a million
+        events' types in milliseconds). Never raises."""
+        return {self._text(code) for code in set(memoryview(self._type)[: len(self)])}
+
     def time_runs(self) -> Iterator[tuple[float, int, int]]:
         """Each run of events that arrived in one read: ``(t, first index, stop index)``, in
         order, without building an event (timing checks scan a million events this way).
         Never raises."""
         runs = len(self._t)
         for run in range(runs):
-            stop = self._t_from[run + 1] if run + 1 < runs else len(self._offset)
+            stop = self._t_from[run + 1] if run + 1 < runs else len(self)
             yield self._t[run], self._t_from[run], stop
 
     def __eq__(self, other: object) -> bool:

@@ -12,6 +12,8 @@ import random
 import tracemalloc
 from collections.abc import Callable
 
+import pytest
+
 from conformance.capture import replay
 from conformance.capture.event_log import EventLog, TimedEvent, time_runs
 from conformance.capture.model import Capture, EndReason, Limits
@@ -134,3 +136,42 @@ def test_stream_disconnect_judges_a_cut_follow_up_of_200k_events_in_bounded_memo
     assert spec.result(spec.fn(spec_ctx)).verdict.value == "pass"
     peak = _allocated(lambda: spec.fn(spec_ctx))
     assert peak < COUNT * BUILT / 4, peak
+
+
+def _numbered() -> Capture:
+    per = COUNT // READS
+    chunks = [
+        (0.01 * r, b"".join(b"id: %d\ndata: z\n\n" % (r * per + i) for i in range(per)))
+        for r in range(READS)
+    ]
+    return replay(chunks, limits=Limits(max_events=10 * COUNT, max_bytes=40 * COUNT))
+
+
+def test_reconnect_ids_judges_200k_numbered_events_in_one_pass_keeping_none() -> None:
+    cap = _numbered()
+    result = run_check("reconnect.ids", cap, Profile())
+    assert result.reason == "every event carries its own id (first '0', last '199999')"
+    peak = _allocated(lambda: run_check("reconnect.ids", cap, Profile()))
+    assert peak < COUNT * BUILT / 20, peak
+
+
+def test_payload_event_type_reads_the_types_from_the_log_without_building_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conformance.capture import event_log
+
+    cap = replay(
+        [(0.0, b"data: a\n\nevent: x\ndata: b\n\n" * 1000)], limits=Limits(max_events=10**6)
+    )
+    assert cap.events.types() == {e.type for e in cap.events} == {"message", "x"}
+    built = [0]
+    original = event_log.make_event  # type: ignore[attr-defined]
+
+    def counting(*args: object) -> object:
+        built[0] += 1
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(event_log, "make_event", counting)
+    result = run_check("payload.event-type", cap, Profile())
+    assert result.reason == "no event type expected (set event_type / --event-type)"
+    assert built[0] == 0
