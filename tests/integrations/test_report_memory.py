@@ -1,5 +1,7 @@
-"""The JSON report writes the main capture's events one by one (issue 16 point 3): the same file
-as one json.dumps of the whole report, without holding a million events as one text."""
+"""The reports of a million-event capture stay small in memory (issue 16 point 3): the JSON report
+writes the main capture's events one by one (the same file as one json.dumps of the whole
+report, without holding a million events as one text); the HTML timeline reads their times by
+reads."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 from conformance.capture import Capture, replay
 from conformance.capture.model import Limits
 from conformance.models import Verdict
+from conformance.reports.html import render_html
 from conformance.reports.json import _DEL_AND_C1, report_to_dict, write_json
 from tests.integrations.builders import capture_of, report_of, result
 
@@ -57,3 +60,21 @@ def test_a_200k_event_report_is_written_without_holding_it_as_one_text(tmp_path:
     assert size > count * 80
     assert peak < size / 10, (peak, size)
     assert len(json.loads((tmp_path / "r.json").read_text())["events"]) == count
+
+
+def test_the_html_report_of_200k_events_builds_no_list_of_their_times(tmp_path: Path) -> None:
+    count = 200_000
+    cap = replay(
+        [(0.001 * i, b"data: z\n\n" * (count // 100)) for i in range(100)],
+        limits=Limits(max_events=10 * count),
+    )
+    report = report_of(cap, [])
+    render_html(report)  # imports, caches
+    tracemalloc.start()
+    try:
+        page = render_html(report)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert f"{count} events" in page
+    assert peak < count * 8, peak  # a list of their times alone: 8 bytes each, plus the floats
