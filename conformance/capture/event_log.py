@@ -2,8 +2,9 @@
 
 A dispatched event as objects (an :class:`~conformance.parser.Event`, its strings, a
 :class:`TimedEvent`) costs about 290 bytes; a million tiny events cost 290 MB for a 9 MB body
-(issue 16 point 3). :class:`EventLog` keeps per event an offset (8 bytes), a length (4) and
-three 4-byte codes for type, data and last event ID, so about 20 bytes; the arrival times are
+(issue 16 point 3). :class:`EventLog` keeps per event an offset (4 bytes, 8 past a 4 GB
+body), a length (4) and three 4-byte codes for type, data and last event ID, so about 16 bytes
+(an extra client of a run shares the main capture's: capture/lean.py); the arrival times are
 run-length encoded (one entry per read that completed events). A code names a string of a
 deduplicated table (the first ``MAX_INTERNED`` distinct strings; later new strings are stored
 once per event, which the body bounds) or, for a canonical decimal ID such as ``"12345"``, the
@@ -24,7 +25,7 @@ from conformance.parser.interpret import make_event
 
 MAX_INTERNED = 4096  # distinct strings deduplicated (a hostile stream may send only new ones)
 _MAX_NUMBER = 999_999_999  # a decimal string up to 9 digits is coded as its value (int32)
-_MAX_LENGTH = (1 << 32) - 1  # event lengths fit an unsigned 32-bit column until one does not
+_MAX_LENGTH = (1 << 32) - 1  # offsets and lengths fit unsigned 32-bit columns until one does not
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ class EventLog(Sequence[TimedEvent]):
 
     def __init__(self, events: Iterable[TimedEvent] = ()) -> None:
         """Raises ValueError if an event's index is not its position."""
-        self._offset = array("q")
+        self._offset = array("I")  # widened to 64 bits at the first offset past 4 GB
         self._length = array("I")
         self._type = array("i")
         self._data = array("i")
@@ -112,8 +113,11 @@ class EventLog(Sequence[TimedEvent]):
         if not self._t or self._t[-1] != t:
             self._t_from.append(n)
             self._t.append(t)
-        self._offset.append(event.offset)
-        length = event.end - event.offset
+        offset = event.offset
+        if offset > _MAX_LENGTH and self._offset.typecode == "I":
+            self._offset = array("q", self._offset)  # wider from now on (a body past 4 GB)
+        self._offset.append(offset)
+        length = event.end - offset
         if length > _MAX_LENGTH:
             self._length = array("q", self._length)  # wider from now on (a > 4 GB event)
         self._length.append(length)
