@@ -2,8 +2,9 @@
 
 A dispatched event as objects (an :class:`~conformance.parser.Event`, its strings, a
 :class:`TimedEvent`) costs about 290 bytes; a million tiny events cost 290 MB for a 9 MB body
-(issue 16 point 3). :class:`EventLog` keeps per event an offset (8 bytes), a length (4) and
-three 4-byte codes for type, data and last event ID, so about 20 bytes; the arrival times are
+(issue 16 point 3). :class:`EventLog` keeps per event an offset (4 bytes, 8 past a 4 GB
+body), a length (4) and three 4-byte codes for type, data and last event ID, so about 16 bytes
+(an extra client of a run shares the main capture's: capture/lean.py); the arrival times are
 run-length encoded (one entry per read that completed events). A code names a string of a
 deduplicated table (the first ``MAX_INTERNED`` distinct strings; later new strings are stored
 once per event, which the body bounds) or, for a canonical decimal ID such as ``"12345"``, the
@@ -14,7 +15,7 @@ number itself, so numbered streams cost no string per event. Reading materialise
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
@@ -24,7 +25,7 @@ from conformance.parser.interpret import make_event
 
 MAX_INTERNED = 4096  # distinct strings deduplicated (a hostile stream may send only new ones)
 _MAX_NUMBER = 999_999_999  # a decimal string up to 9 digits is coded as its value (int32)
-_MAX_LENGTH = (1 << 32) - 1  # event lengths fit an unsigned 32-bit column until one does not
+_MAX_LENGTH = (1 << 32) - 1  # offsets and lengths fit unsigned 32-bit columns until one does not
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class EventLog(Sequence[TimedEvent]):
         "_data",
         "_id",
         "_length",
+        "_limit",
         "_offset",
         "_strings",
         "_t",
@@ -73,7 +75,7 @@ class EventLog(Sequence[TimedEvent]):
 
     def __init__(self, events: Iterable[TimedEvent] = ()) -> None:
         """Raises ValueError if an event's index is not its position."""
-        self._offset = array("q")
+        self._offset = array("I")  # widened to 64 bits at the first offset past 4 GB
         self._length = array("I")
         self._type = array("i")
         self._data = array("i")
@@ -82,6 +84,7 @@ class EventLog(Sequence[TimedEvent]):
         self._t = array("d")  # the time of each run
         self._strings: list[str] = []
         self._codes: dict[str, int] = {}
+        self._limit = -1  # a shared view (shared()): its length; -1: its own columns
         for timed in events:
             self.append(timed)
 
@@ -102,13 +105,19 @@ class EventLog(Sequence[TimedEvent]):
         return self._strings[code] if code >= 0 else str(-code - 1)
 
     def record(self, event: Event, t: float) -> None:
-        """Append ``event``, completed at ``t``, as the next one. Never raises."""
+        """Append ``event``, completed at ``t``, as the next one. Raises ValueError on a shared
+        view (:meth:`shared`: read-only); never otherwise."""
+        if self._limit >= 0:
+            raise ValueError("a shared event log is read-only")
         n = len(self._offset)
         if not self._t or self._t[-1] != t:
             self._t_from.append(n)
             self._t.append(t)
-        self._offset.append(event.offset)
-        length = event.end - event.offset
+        offset = event.offset
+        if offset > _MAX_LENGTH and self._offset.typecode == "I":
+            self._offset = array("q", self._offset)  # wider from now on (a body past 4 GB)
+        self._offset.append(offset)
+        length = event.end - offset
         if length > _MAX_LENGTH:
             self._length = array("q", self._length)  # wider from now on (a > 4 GB event)
         self._length.append(length)
@@ -124,7 +133,7 @@ class EventLog(Sequence[TimedEvent]):
         self.record(timed.event, timed.t)
 
     def __len__(self) -> int:
-        return len(self._offset)
+        return len(self._offset) if self._limit < 0 else self._limit
 
     def _at(self, i: int, t: float) -> TimedEvent:
         offset = self._offset[i]
@@ -144,7 +153,7 @@ class EventLog(Sequence[TimedEvent]):
     def __getitem__(self, i: int | slice) -> TimedEvent | list[TimedEvent]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        n = len(self._offset)
+        n = len(self)
         if i < 0:
             i += n
         if not 0 <= i < n:
@@ -155,9 +164,58 @@ class EventLog(Sequence[TimedEvent]):
         runs = len(self._t)
         for run in range(runs):
             t = self._t[run]
-            stop = self._t_from[run + 1] if run + 1 < runs else len(self._offset)
+            stop = self._t_from[run + 1] if run + 1 < runs else len(self)
             for i in range(self._t_from[run], stop):
                 yield self._at(i, t)
+
+    def prefix(self, n: int) -> EventLog:
+        """The first ``n`` events as a new log: the columns copied as machine integers, no event
+        built (a cut-short stand-in of a million-event capture). Never raises."""
+        n = max(0, min(n, len(self)))
+        out = EventLog()
+        out._offset = self._offset[:n]
+        out._length = self._length[:n]
+        out._type = self._type[:n]
+        out._data = self._data[:n]
+        out._id = self._id[:n]
+        runs = bisect_left(self._t_from, n)  # the runs that start before the n-th event
+        out._t_from = self._t_from[:runs]
+        out._t = self._t[:runs]
+        out._strings = list(self._strings)
+        out._codes = dict(self._codes)
+        return out
+
+    def shared(self, n: int, t_from: Sequence[int], t: Sequence[float]) -> EventLog:
+        """The first ``n`` events of this log with other arrival times (``t_from[k]``: the first
+        event of the k-th run of equal times, ``t[k]`` its time): the columns are this log's,
+        not copied. For an extra client that read the main stream's very bytes: its events
+        are the main ones, timed by its own reads. Read-only (:meth:`record` raises).
+        Raises ValueError if ``n`` is over this log's length or the runs do not start at 0."""
+        if not 0 <= n <= len(self):
+            raise ValueError(f"{n} events shared of {len(self)}")
+        if n and (not t_from or t_from[0] != 0):
+            raise ValueError("the time runs must start at the first event")
+        out = EventLog()
+        out._offset, out._length = self._offset, self._length
+        out._type, out._data, out._id = self._type, self._data, self._id
+        out._strings, out._codes = self._strings, self._codes
+        out._t_from, out._t = array("q", t_from), array("d", t)
+        out._limit = n
+        return out
+
+    def types(self) -> set[str]:
+        """The distinct event types, read from the codes column: no event built (a million
+        events' types in milliseconds). Never raises."""
+        return {self._text(code) for code in set(memoryview(self._type)[: len(self)])}
+
+    def time_runs(self) -> Iterator[tuple[float, int, int]]:
+        """Each run of events that arrived in one read: ``(t, first index, stop index)``, in
+        order, without building an event (timing checks scan a million events this way).
+        Never raises."""
+        runs = len(self._t)
+        for run in range(runs):
+            stop = self._t_from[run + 1] if run + 1 < runs else len(self)
+            yield self._t[run], self._t_from[run], stop
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
@@ -169,3 +227,16 @@ class EventLog(Sequence[TimedEvent]):
     def __repr__(self) -> str:
         """A count, never the events (see conformance.reprs)."""
         return f"EventLog({len(self)} events)"
+
+
+def time_runs(events: Sequence[TimedEvent]) -> Iterator[tuple[float, int, int]]:
+    """``(t, first position, stop)`` of each run of events with one arrival time, in order
+    (an EventLog has them without building an event). Never raises."""
+    if isinstance(events, EventLog):
+        yield from events.time_runs()
+        return
+    start = 0
+    for i in range(1, len(events) + 1):
+        if i == len(events) or events[i].t != events[start].t:
+            yield events[start].t, start, i
+            start = i

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from conformance.capture.decoding import ContentDecoder, DecodeError
+from conformance.capture.lean import LEAN_MAIN, LeanLog
 from conformance.capture.model import (
     DEFAULT_LIMITS,
     Capture,
@@ -47,6 +48,10 @@ class Recorder:
         self.limits = limits
         self.is_last = is_last
         self.parser = Parser(max_line_bytes=limits.max_line_bytes)
+        main = LEAN_MAIN.get()  # an extra client of a run: keep what the main capture does not
+        self.lean = None if main is None else LeanLog(main, limits.max_line_bytes)
+        if self.lean is not None:
+            cap.events = self.lean
         self.offset = 0  # decoded bytes so far
         self.stop: EndReason | None = None
         self._decoder: ContentDecoder | None = None
@@ -87,7 +92,10 @@ class Recorder:
 
     def _piece(self, t: float, data: bytes) -> None:
         cap = self.cap
-        cap.chunks.append(Chunk(t, self.offset, data, cap.raw_bytes))
+        if self.lean is None:
+            cap.chunks.append(Chunk(t, self.offset, data, cap.raw_bytes))
+        else:
+            self.lean.piece(t, self.offset, data, cap.raw_bytes)
         self.offset += len(data)
         for event in self.parser.feed(data):
             index = len(cap.events)

@@ -12,7 +12,8 @@ import dataclasses
 import itertools
 from collections.abc import Mapping
 
-from conformance.capture.model import Capture, EndReason, EventLog
+from conformance.capture.event_log import time_runs
+from conformance.capture.model import Capture, EndReason
 from conformance.checks.context import (
     MAX_EVIDENCE,
     CheckContext,
@@ -92,7 +93,7 @@ def _cut_like(main: Capture, cut: Capture) -> Capture:
     """The main capture as if it had ended where (and how) ``cut`` did: its first events only."""
     return dataclasses.replace(
         main,
-        events=EventLog(main.events[: len(cut.events)]),
+        events=main.events.prefix(len(cut.events)),
         end_reason=cut.end_reason,
         end_message=cut.end_message,
     )
@@ -117,8 +118,8 @@ def follow_up_patience(main: Capture, profile: Profile) -> float:
     limit = profile.first_event_timeout
     if not main.events:
         return limit
-    gaps = [b.t - a.t for a, b in itertools.pairwise(main.events)]
-    shown = main.events[0].t + max(gaps, default=0.0)
+    times = (t for t, _, _ in time_runs(main.events))  # a gap is between reads: no event built
+    shown = main.events[0].t + max((b - a for a, b in itertools.pairwise(times)), default=0.0)
     return max(limit, PATIENCE_MARGIN * shown)
 
 

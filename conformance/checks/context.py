@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -122,13 +122,14 @@ def json_answer(ctx: CheckContext) -> bool:
     return value.split(";")[0].strip().lower() == "application/json"
 
 
-def expected_events(ctx: CheckContext) -> list[TimedEvent]:
+def expected_events(ctx: CheckContext) -> Sequence[TimedEvent]:
     """The events the profile's expectations are about: those of ``event_type`` (the page's
     ``onmessage`` sees only ``message``; a listener only its own type), or every event when no
-    type is set (``*``). Payload and contract checks judge these and no others. Never raises."""
+    type is set (``*``): then the capture's own log, not a list of a million built events.
+    Payload and contract checks judge these and no others. Never raises."""
     expected = ctx.profile.event_type
     events = ctx.capture.events
-    return list(events) if expected is None else [e for e in events if e.type == expected]
+    return events if expected is None else [e for e in events if e.type == expected]
 
 
 def require_expected(ctx: CheckContext) -> Outcome | None:

@@ -90,31 +90,44 @@ def ids(ctx: CheckContext) -> Outcome:
         return skipped("resumable = false: the endpoint does not offer resumption")
     if not cap.events:
         return skipped("no event to judge")
-    seen = _ids(cap)
-    if not any(seen):
+    # one pass over the events, nothing kept per event (a million of them: no list)
+    count = missing_count = repeated_count = 0
+    missing: list[TimedEvent] = []
+    repeated: list[TimedEvent] = []
+    first = last = ""
+    for event in cap.events:
+        current = event.last_event_id
+        if not current:
+            missing_count += 1
+            if len(missing) < MAX_EVIDENCE:
+                missing.append(event)
+        elif count and current == last:
+            repeated_count += 1
+            if len(repeated) < MAX_EVIDENCE:
+                repeated.append(event)
+        first = current if count == 0 else first
+        last = current
+        count += 1
+    if missing_count == count:
         return problem(
-            f"none of the {plural(len(seen), 'event')} carries an id: a browser that reconnects "
+            f"none of the {plural(count, 'event')} carries an id: a browser that reconnects "
             "starts again from the beginning",
             event_evidence(cap, cap.events[0]),
         )
-    missing = [e for e in cap.events if not e.last_event_id]
-    if missing:
+    if missing_count:
         return problem(
-            f"{len(missing)} of {len(seen)} events have no id: a browser that reconnects after "
+            f"{missing_count} of {count} events have no id: a browser that reconnects after "
             "one of them cannot resume there",
-            *(event_evidence(cap, e) for e in missing[:MAX_EVIDENCE]),
+            *(event_evidence(cap, e) for e in missing),
         )
-    repeated = [
-        e for e, before in zip(cap.events[1:], seen[:-1], strict=True) if e.last_event_id == before
-    ]
-    if repeated:
+    if repeated_count:
         return problem(
-            f"{len(repeated)} events repeat the previous event's id (an event without an id field "
-            "keeps the last one): a reconnect after them resumes too early, so the page sees "
-            "duplicates",
-            *(event_evidence(cap, e) for e in repeated[:MAX_EVIDENCE]),
+            f"{repeated_count} events repeat the previous event's id (an event without an id "
+            "field keeps the last one): a reconnect after them resumes too early, so the page "
+            "sees duplicates",
+            *(event_evidence(cap, e) for e in repeated),
         )
-    return passed(f"every event carries its own id (first {seen[0]!r}, last {seen[-1]!r})")
+    return passed(f"every event carries its own id (first {first!r}, last {last!r})")
 
 
 def _lost_or_extra(

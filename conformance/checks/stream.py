@@ -9,7 +9,9 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from conformance.capture.event_log import time_runs
 from conformance.capture.model import Capture, EndReason, TimedEvent
 from conformance.checks.context import (
     MAX_EVIDENCE,
@@ -94,15 +96,49 @@ def _expects_events(profile: Profile) -> bool:
     )
 
 
-def bursts(events: Sequence[TimedEvent], gap: float) -> list[list[TimedEvent]]:
-    """Runs of events whose consecutive arrivals are at most ``gap`` apart. Never raises."""
-    out: list[list[TimedEvent]] = []
-    for event in events:
-        if out and event.t - out[-1][-1].t <= gap:
-            out[-1].append(event)
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """One run of events whose consecutive arrivals are at most the burst gap apart."""
+
+    first: int  # position of its first event
+    count: int
+    reads: int  # distinct arrival times (network reads) among its events
+    t_first: float
+    t_last: float
+
+
+@dataclass(frozen=True, slots=True)
+class Bursts:
+    """What stream.incremental reads of the bursts: how many, and the (first) largest."""
+
+    groups: int
+    largest: Burst
+
+
+def bursts(events: Sequence[TimedEvent], gap: float) -> Bursts | None:
+    """The runs of events whose consecutive arrivals are at most ``gap`` apart: their number and
+    the first largest (None: no event). Streams over the reads, so a million events cost no
+    list. Never raises."""
+    groups = 0
+    largest: Burst | None = None
+    first = count = 0
+    t_first = t_last = 0.0
+    reads: set[float] = set()
+    for t, start, stop in time_runs(events):
+        if groups and t - t_last <= gap:
+            count += stop - start
         else:
-            out.append([event])
-    return out
+            if groups and (largest is None or count > largest.count):
+                largest = Burst(first, count, len(reads), t_first, t_last)
+            groups += 1
+            first, count, t_first, reads = start, stop - start, t, set()
+        reads.add(t)
+        t_last = t
+    if not groups:
+        return None
+    if largest is None or count > largest.count:
+        largest = Burst(first, count, len(reads), t_first, t_last)
+    return Bursts(groups, largest)
 
 
 @check(
@@ -129,23 +165,23 @@ def incremental(ctx: CheckContext) -> Outcome:
     if len(events) < 3:
         return skipped(f"{plural(len(events), 'event')}: too few to judge")
     gap = max(BURST_GAP, (profile.interval or 0) / 2)
-    groups = bursts(events, gap)
-    largest = max(groups, key=len)
-    start = largest[0]
-    before = events[start.index - 1].t if start.index else 0.0
+    found = bursts(events, gap)
+    assert found is not None  # three events or more
+    largest = found.largest
+    start = events[largest.first]
+    before = events[largest.first - 1].t if largest.first else 0.0
     silence = start.t - before
     # An endless feed (held, or said to be endless) bursts when its source does (a ticker sends
     # what changed at once): only the whole capture arriving in one block is buffering there.
     endless = profile.held or profile.endless
-    share = len(largest) == len(events) if endless else len(largest) * 2 > len(events)
+    share = largest.count == len(events) if endless else largest.count * 2 > len(events)
     if share and silence >= profile.burst_stall and _together(largest, profile):
         stalled = ctx.stalled_between(before, start.t)
         if silence - stalled < profile.burst_stall:
             return passed(
-                f"{len(largest)} events read together at t={start.t:.2f} s, but the suite itself was "
-                f"stalled {stalled:.2f} s of the {silence:.2f} s before: not judged as buffering"
+                f"{largest.count} events read together at t={start.t:.2f} s, but the suite itself "
+                f"was stalled {stalled:.2f} s of the {silence:.2f} s before: not judged as buffering"
             )
-        reads = len({e.t for e in largest})
         coding = compression(cap)
         compressed = (
             ""
@@ -154,25 +190,25 @@ def incremental(ctx: CheckContext) -> Outcome:
             "back unless it is flushed after each one"
         )
         return problem(
-            f"{len(largest)} of {len(events)} events arrived together at t={start.t:.2f} s "
-            f"({plural(reads, 'read')}) after {silence:.2f} s of silence: the response was "
-            f"buffered (server, compression or proxy){through(detect(cap.headers))}{compressed}",
+            f"{largest.count} of {len(events)} events arrived together at t={start.t:.2f} s "
+            f"({plural(largest.reads, 'read')}) after {silence:.2f} s of silence: the response "
+            f"was buffered (server, compression or proxy){through(detect(cap.headers))}{compressed}",
             event_evidence(cap, start),
-            event_evidence(cap, largest[-1]),
+            event_evidence(cap, events[largest.first + largest.count - 1]),
         )
     span = events[-1].t - events[0].t
     return passed(
-        f"{len(events)} events over {span:.2f} s in {plural(len(groups), 'burst')} (largest {len(largest)})"
+        f"{len(events)} events over {span:.2f} s in {plural(found.groups, 'burst')} "
+        f"(largest {largest.count})"
     )
 
 
-def _together(burst: list[TimedEvent], profile: Profile) -> bool:
+def _together(burst: Burst, profile: Profile) -> bool:
     """Delivered as a block, not merely sent fast: few reads, or far faster than the interval."""
-    reads = len({e.t for e in burst})
-    if reads <= max(2, len(burst) // 4):
+    if burst.reads <= max(2, burst.count // 4):
         return True
     if profile.interval is not None:
-        return burst[-1].t - burst[0].t < 0.25 * (len(burst) - 1) * profile.interval
+        return burst.t_last - burst.t_first < 0.25 * (burst.count - 1) * profile.interval
     return False
 
 

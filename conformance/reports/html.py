@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from conformance.capture.event_log import time_runs
 from conformance.capture.model import EndReason
 from conformance.evidence import escape_excerpt
 from conformance.intermediaries import detect
@@ -255,7 +256,7 @@ def timeline_svg(
     f = _Frame()
     events = cap.events
     t_max = max(
-        [cap.t_end, *(e.t for e in events), *(c.t for c in cap.chunks[-1:]), 0.001]
+        [cap.t_end, *(t for t, _, _ in time_runs(events)), *(c.t for c in cap.chunks[-1:]), 0.001]
         + [_offset(cap, c) + c.t_end for group in (extra or {}).values() for c in group]
     )
     n_max = max([len(events), *(len(c.events) for g in (extra or {}).values() for c in g), 1])

@@ -11,16 +11,21 @@ Added (never renamed): checks[].evidence, end, capture stats, profile_settings, 
 from __future__ import annotations
 
 import json
+import secrets
+from json.encoder import encode_basestring as _string  # what json.dumps(ensure_ascii=False) uses
 from pathlib import Path
 from typing import Any
 
+from conformance.capture.model import TimedEvent
 from conformance.intermediaries import detect
 from conformance.models import Report
 from conformance.redaction import redact_headers
 from conformance.reports.requests import other_requests, request_summary
 
 
-def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
+def report_to_dict(report: Report, *, strict: bool = False, events: bool = True) -> dict[str, Any]:
+    """The report as JSON values; ``events=False`` leaves the main capture's events out
+    (``"events": []``: :func:`write_json` writes them one by one). Never raises."""
     cap = report.capture
     return {
         "target": report.target,
@@ -45,7 +50,7 @@ def report_to_dict(report: Report, *, strict: bool = False) -> dict[str, Any]:
         ],
         "events": [
             {"type": e.type, "data": e.data, "last_event_id": e.last_event_id, "t": round(e.t, 4)}
-            for e in cap.events
+            for e in (cap.events if events else ())
         ],
         "http": {
             "status": cap.status,
@@ -103,12 +108,36 @@ def _browser(report: Report) -> dict[str, Any] | None:
 _DEL_AND_C1 = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
 
 
-def write_json(report: Report, path: str | Path, *, strict: bool = False) -> None:
-    text = json.dumps(
-        report_to_dict(report, strict=strict), indent=2, ensure_ascii=False, default=str
+def _event_item(event: TimedEvent) -> str:
+    """One element of ``events`` as ``json.dumps(..., indent=2)`` writes it in the report."""
+    return (
+        f'    {{\n      "type": {_string(event.type)},\n      "data": {_string(event.data)},\n'
+        f'      "last_event_id": {_string(event.last_event_id)},\n'
+        f'      "t": {json.dumps(round(event.t, 4))}\n    }}'
     )
+
+
+def write_json(report: Report, path: str | Path, *, strict: bool = False) -> None:
+    """Write the JSON report to ``path`` (its folder created). The main capture's events are
+    written one by one, never as one text (a million events are a 100 MB report, and were
+    1.3 GB of memory as one); the file is the same as ``json.dumps(report_to_dict(report),
+    indent=2, ensure_ascii=False)``, DEL and C1 escaped. Raises OSError when it cannot write."""
+    marker = f"events-{secrets.token_hex(16)}"  # unguessable: no server text can contain it
+    data = report_to_dict(report, strict=strict, events=False)
+    data["events"] = marker
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     # json escapes C0 itself; DEL and C1 only appear inside strings, where \uNNNN is the same value
-    text = text.translate(_DEL_AND_C1)
+    head, tail = text.translate(_DEL_AND_C1).split(f'"{marker}"', 1)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text + "\n", encoding="utf-8")
+    with target.open("w", encoding="utf-8") as out:
+        out.write(head)
+        events = report.capture.events
+        if not events:
+            out.write("[]")
+        else:
+            out.write("[\n")
+            for i, event in enumerate(events):
+                out.write((",\n" if i else "") + _event_item(event).translate(_DEL_AND_C1))
+            out.write("\n  ]")
+        out.write(tail + "\n")

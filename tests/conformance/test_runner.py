@@ -197,3 +197,19 @@ def test_a_checks_contract_does_not_depend_on_sys_modules(monkeypatch: pytest.Mo
     spec = checks.registry.get("openai.chunk")
     monkeypatch.delitem(sys.modules, spec.fn.__module__)
     assert checks.registry.contract_of(spec) == "openai-chat"
+
+
+async def test_the_extra_clients_share_the_main_streams_bytes_and_events() -> None:
+    """Issue 16 point 3: an extra client that read the main stream's very bytes keeps no copy of
+    them (capture/lean.py); judged and reported, it reads as a whole capture of its own."""
+    profile = load_profile("ram-monitor").replace(interval=None, close_grace=0.5)
+    async with ram_server() as (url, _):
+        report = await run_suite(url, profile, only=["stream.concurrent", "stream.disconnect"])
+    main = report.capture
+    assert report.result("stream.concurrent").verdict is Verdict.PASS
+    extras = [*report.extra_captures["concurrent"], *report.extra_captures["disconnect"]]
+    assert len(extras) == profile.concurrency + profile.disconnect_clients + 1
+    for cap in extras:
+        assert cap.events._offset is main.events._offset  # shared columns, not a copy
+        assert [e.data for e in cap.events] == [e.data for e in main.events][: len(cap.events)]
+        assert cap.body == main.body[: cap.decoded_bytes]
