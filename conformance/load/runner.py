@@ -25,7 +25,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from conformance.load.client import LoadStream, connect
 from conformance.load.httpwire import LoadTarget, build_request, parse_target

@@ -35,7 +35,8 @@ def test_share_config_splits_streams_rates_ramp_and_cap() -> None:
     assert first.ramp == second.ramp == 500.0
     assert first.max_open == second.max_open == 5
     assert (first.server_pid, second.server_pid) == (7, None)
-    assert first.keep_going and second.keep_going
+    assert first.keep_going
+    assert second.keep_going
     open_loop = share_config(LoadConfig(url="http://x/", steps=[1], arrival_rates=[10.0]), 1, 4)
     assert open_loop.arrival_rates == [2.5]
 
@@ -48,7 +49,7 @@ def test_weighted_quantile_with_unit_weights_is_the_plain_percentile() -> None:
         got = weighted_quantile([(v, 1.0) for v in values], q)
         assert got == pytest.approx(percentile(ordered, q))
     assert math.isnan(weighted_quantile([], 50))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="out of range"):
         weighted_quantile([(1.0, 1.0)], 101)
 
 
@@ -166,7 +167,9 @@ def test_merge_steps_sums_counts_and_cpu_and_keeps_the_worst_lag() -> None:
     assert merged.target == 20
     assert merged.events == 50
     assert merged.events_per_s == 25.0
-    assert merged.open_min == 16 and merged.open_end == 20 and merged.connections == 20
+    assert merged.open_min == 16
+    assert merged.open_end == 20
+    assert merged.connections == 20
     assert merged.errors == {"reset": 3, "refused": 1}
     assert merged.statuses == {"503": 3}
     assert merged.expected_events == 40
@@ -176,8 +179,10 @@ def test_merge_steps_sums_counts_and_cpu_and_keeps_the_worst_lag() -> None:
     assert merged.worker_lag_p99 == [a.loop_lag.p99, b.loop_lag.p99]
     assert merged.lag_p99 == pytest.approx(0.040)
     assert merged.server_cpu_percent == 50.0
-    assert merged.lateness.count == 2 and merged.lateness.max == pytest.approx(0.3)
-    assert not merged.delivered and not merged.meets  # errors: judged on the merged figures
+    assert merged.lateness.count == 2
+    assert merged.lateness.max == pytest.approx(0.3)
+    assert not merged.delivered
+    assert not merged.meets
 
 
 def test_merge_steps_judges_lateness_on_the_merged_sample() -> None:
@@ -196,7 +201,7 @@ def test_merge_steps_open_loop_sums_the_arrival_rates() -> None:
     assert merged.arrival_rate == 5.0
     assert merged.label == "5/s"
     assert merged.expected_events is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no step"):
         merge_steps([], p99_limit=0.25)
 
 
@@ -205,7 +210,8 @@ def test_a_step_survives_the_json_wire() -> None:
     text = json.dumps(step_to_wire(step))
     back = step_from_wire(json.loads(text))
     assert json.dumps(step_to_wire(back)) == text  # (NaN != NaN: compared as text)
-    assert back.errors == step.errors and back.lateness == step.lateness
+    assert back.errors == step.errors
+    assert back.lateness == step.lateness
     assert back.samples == step.samples
     empty = _step(duration=Summary.of(()))
     assert math.isnan(step_from_wire(json.loads(json.dumps(step_to_wire(empty)))).duration.p50)
