@@ -26,8 +26,11 @@ from conformance import settings
 from conformance.errors import LoadUsageError, UsageError
 from conformance.load.client import tls_context
 from conformance.load.httpwire import build_request, parse_target
+from conformance.load.merge import share_config
 from conformance.load.report import step_row, table, write_json, write_plot
+from conformance.load.results import LoadReport
 from conformance.load.runner import LoadConfig, StepResult, raise_fd_limit, run_load_sync
+from conformance.load.workers import WorkerError, check_processes, run_processes
 
 DEFAULT_CAP = 10_000
 MAX_DURATION = 3600.0
@@ -100,7 +103,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="write the report as JSON to this file")
     p.add_argument("--plot", type=Path, help="write TTFT / ITL per step as a PNG (matplotlib)")
     p.add_argument("--max-streams-cap", type=int, default=DEFAULT_CAP, help="safety bound")
-    p.add_argument("--pin-cpu", type=int, help="pin the load generator to this CPU")
+    p.add_argument("--pin-cpu", type=int, help="pin the load generator (every process) to this CPU")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="worker processes sharing the streams / arrivals (default 1); figures merged",
+    )
     settings.add_arguments(p, TABLE_SETTINGS)
 
 
@@ -261,6 +270,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the load mode from parsed arguments; raises LoadUsageError (LoadUsageError) for settings
     that cannot be used, before any connection is opened."""
     config = config_from_args(args)
+    processes = check_processes(args.processes)
+    if processes > 1:
+        return _run_processes(args, config, processes)
     ensure_descriptors(config.max_open if config.arrival_rates else max(config.steps))
     if args.pin_cpu is not None:
         try:
@@ -268,14 +280,36 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, AttributeError) as exc:
             raise LoadUsageError(f"--pin-cpu {args.pin_cpu}: {exc}") from exc
 
-    def progress(step: StepResult) -> None:
-        print(f"step done: {step_row(step)}", file=sys.stderr, flush=True)
-
     try:
-        report = run_load_sync(config, on_step=progress)
+        report = run_load_sync(config, on_step=_progress)
     except KeyboardInterrupt:
         print("sse-conformance load: interrupted", file=sys.stderr)
         return 130
+    return _output(args, report)
+
+
+def _progress(step: StepResult) -> None:
+    print(f"step done: {step_row(step)}", file=sys.stderr, flush=True)
+
+
+def _run_processes(args: argparse.Namespace, config: LoadConfig, processes: int) -> int:
+    """--processes N: the run over N workers (conformance.load.workers), merged."""
+    share = share_config(config, 0, processes)
+    ensure_descriptors(share.max_open if share.arrival_rates else max(share.steps))
+    try:
+        report = run_processes(args, config, processes, on_step=_progress)
+    except KeyboardInterrupt:
+        print("sse-conformance load: interrupted", file=sys.stderr)
+        return 130
+    except WorkerError as exc:
+        print(f"sse-conformance load: {exc}", file=sys.stderr)
+        return 1
+    return _output(args, report)
+
+
+def _output(args: argparse.Namespace, report: LoadReport) -> int:
+    """The table on stdout, --json and --plot; raises LoadUsageError when a file cannot be
+    written."""
     print(table(report))
     if args.json is not None:
         try:

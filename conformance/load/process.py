@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Iterator
+from typing import Any
 
 
 def _nr_open() -> int:
@@ -89,3 +90,34 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
+
+
+class ServerProbe:
+    """CPU and RSS of the server process (and its children) through psutil."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self.process = psutil.Process(pid)
+
+    def _procs(self) -> list[Any]:
+        try:
+            return [self.process, *self.process.children(recursive=True)]
+        except self._psutil.Error:
+            return [self.process]
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for proc in self._procs():
+            with contextlib.suppress(self._psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def rss(self) -> int:
+        total = 0
+        for proc in self._procs():
+            with contextlib.suppress(self._psutil.Error):
+                total += int(proc.memory_info().rss)
+        return total

@@ -66,7 +66,7 @@ def step_row(step: StepResult) -> str:
         "-" if step.server_cpu_percent is None else f"{step.server_cpu_percent:.0f}",
         "-" if step.server_rss_bytes is None else f"{step.server_rss_bytes / 2**20:.0f}",
         f"{step.client_cpu_percent:.0f}",
-        _ms(step.loop_lag.p99),
+        _ms(step.lag_p99),
         str(step.error_total),
         "ok" if step.meets else ("late" if step.delivered else "FAIL"),
     ]
@@ -77,6 +77,8 @@ def table(report: LoadReport) -> str:
     """The whole report as text: one row per step, errors by kind, the verdict line."""
     header = "  ".join(name.rjust(width) for name, width in COLUMNS)
     loop = "open loop (arrivals per second)" if report.mode == OPEN else "closed loop (streams)"
+    if report.processes > 1:
+        loop += f", {report.processes} processes merged; gen cpu% summed, lag the worst's"
     lines = [f"load: {report.url} ({loop})", header]
     for step in report.steps:
         lines.append(step_row(step))
@@ -139,7 +141,9 @@ def write_plot(report: LoadReport, path: Path) -> None:
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
         ax.legend()
-    fig.suptitle(report.url)
+    fig.suptitle(
+        report.url if report.processes == 1 else f"{report.url} ({report.processes} processes)"
+    )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.load.stats import Summary
+from conformance.load.stats import Sample, Summary
 
 CLOSED = "closed"  # --streams / --steps: a fixed population, ended streams replaced at once
 OPEN = "open"  # --arrival-rate: new streams at a fixed rate whatever the answers
@@ -44,6 +44,16 @@ class StepResult:
     mode: str = CLOSED
     arrival_rate: float | None = None  # open loop: streams started per second
     loop_lag: Summary = field(default_factory=lambda: Summary.of(()))  # the generator's own
+    # --processes N: each worker's own loop-lag p99 (seconds; empty for one process)
+    worker_lag_p99: list[float] = field(default_factory=list)
+    # the bounded samples behind the quantiles, by figure (what a worker sends for the merge)
+    samples: dict[str, Sample] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def lag_p99(self) -> float:
+        """The generator's loop-lag p99: with several processes, the worst process's (each
+        process's timestamps carry its own lag, so the worst one bounds every figure)."""
+        return max(self.worker_lag_p99) if self.worker_lag_p99 else self.loop_lag.p99
 
     @property
     def events_per_core(self) -> float:
@@ -91,6 +101,8 @@ class StepResult:
             },
             "max_gap_ms": round(self.max_gap_s * 1000.0, 3),
             "loop_lag": self.loop_lag.as_ms(),
+            "loop_lag_p99_ms_worst": _ms(self.lag_p99),
+            "loop_lag_p99_ms_per_process": [_ms(v) for v in self.worker_lag_p99],
             "events_per_core_s": _round(self.events_per_core),
             "errors": self.errors,
             "statuses": self.statuses,
@@ -111,6 +123,10 @@ def _round(value: float) -> float | None:
     return None if math.isnan(value) else round(value, 2)
 
 
+def _ms(value: float) -> float | None:
+    return None if math.isnan(value) else round(value * 1000.0, 3)
+
+
 @dataclass
 class LoadReport:
     url: str
@@ -121,6 +137,7 @@ class LoadReport:
     ttft_limit: float | None = None
     mode: str = CLOSED
     sample_size: int = 0  # per figure and step: quantiles from at most this many values
+    processes: int = 1  # --processes: worker processes whose figures were merged
 
     @property
     def largest_meeting(self) -> int:
@@ -142,6 +159,7 @@ class LoadReport:
             "largest_meeting": self.largest_meeting,
             "largest_rate_meeting": self.largest_rate_meeting,
             "sample_size": self.sample_size,
+            "processes": self.processes,
             "idle_server_rss_bytes": self.idle_server_rss_bytes,
             "steps": [s.as_dict() for s in self.steps],
         }

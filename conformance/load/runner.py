@@ -23,13 +23,12 @@ import math
 import ssl
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from conformance.load.client import LoadStream, connect
 from conformance.load.httpwire import LoadTarget, build_request, parse_target
-from conformance.load.process import new_event_loop, quiet_gc, raise_fd_limit
+from conformance.load.process import ServerProbe, new_event_loop, quiet_gc, raise_fd_limit
 from conformance.load.results import (
     CLOSED,
     OPEN,
@@ -100,37 +99,6 @@ class LoadConfig:
             headers=self.profile_headers,
             body=self.body,
         )
-
-
-class ServerProbe:
-    """CPU and RSS of the server process (and its children) through psutil."""
-
-    def __init__(self, pid: int) -> None:
-        import psutil
-
-        self._psutil = psutil
-        self.process = psutil.Process(pid)
-
-    def _procs(self) -> list[Any]:
-        try:
-            return [self.process, *self.process.children(recursive=True)]
-        except self._psutil.Error:
-            return [self.process]
-
-    def cpu_seconds(self) -> float:
-        total = 0.0
-        for proc in self._procs():
-            with contextlib.suppress(self._psutil.Error):
-                times = proc.cpu_times()
-                total += times.user + times.system
-        return total
-
-    def rss(self) -> int:
-        total = 0
-        for proc in self._procs():
-            with contextlib.suppress(self._psutil.Error):
-                total += int(proc.memory_info().rss)
-        return total
 
 
 class StreamPool:
@@ -377,24 +345,37 @@ class StreamPool:
         self.live.clear()
 
 
+Gate = Callable[[StepResult], Awaitable[bool]]
+
+
 def run_load_sync(
-    config: LoadConfig, *, on_step: Callable[[StepResult], None] | None = None
+    config: LoadConfig,
+    *,
+    on_step: Callable[[StepResult], None] | None = None,
+    gate: Gate | None = None,
 ) -> LoadReport:
     """:func:`run_load` in a new event loop (uvloop's when installed): what the CLI and the
     benches call. Network failures end up in the report; KeyboardInterrupt propagates."""
-    return run_quietly(run_load(config, on_step=on_step), loop_factory=new_event_loop)
+    return run_quietly(run_load(config, on_step=on_step, gate=gate), loop_factory=new_event_loop)
 
 
 async def run_load(
-    config: LoadConfig, *, on_step: Callable[[StepResult], None] | None = None
+    config: LoadConfig,
+    *,
+    on_step: Callable[[StepResult], None] | None = None,
+    gate: Gate | None = None,
 ) -> LoadReport:
     """Run every step (stopping at the first miss unless ``keep_going``) and return the report.
+    With ``gate``, the gate decides after each step whether to go on (a worker process asks its
+    parent, which judges the merged step); the streams stay open while it waits.
     Network failures end up in the report's error counts; nothing is raised for them."""
     with quiet_gc():
-        return await _run_load(config, on_step)
+        return await _run_load(config, on_step, gate)
 
 
-async def _run_load(config: LoadConfig, on_step: Callable[[StepResult], None] | None) -> LoadReport:
+async def _run_load(
+    config: LoadConfig, on_step: Callable[[StepResult], None] | None, gate: Gate | None
+) -> LoadReport:
     target = parse_target(config.url)
     probe = ServerProbe(config.server_pid) if config.server_pid else None
     report = LoadReport(
@@ -428,7 +409,10 @@ async def _run_load(config: LoadConfig, on_step: Callable[[StepResult], None] | 
             report.steps.append(result)
             if on_step is not None:
                 on_step(result)
-            if not result.meets and not config.keep_going:
+            if gate is not None:
+                if not await gate(result):
+                    break
+            elif not result.meets and not config.keep_going:
                 break
     finally:
         pool.close_all()
@@ -580,4 +564,12 @@ def _result(
         server_rss_bytes=server_rss,
         delivered=delivered,
         meets=meets,
+        samples={
+            "ttft": pool.ttft.sample(),
+            "itl": pool.itl.sample(),
+            "lateness": pool.lateness.sample(),
+            "duration": pool.durations.sample(),
+            "stream_rate": pool.stream_rates.sample(),
+            "loop_lag": pool.loop_lag.sample(),
+        },
     )

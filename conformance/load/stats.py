@@ -158,6 +158,21 @@ class Reservoir:
             return Summary.of(())
         return Summary.of(self.values, count=self.count, top=self.max)
 
+    def sample(self) -> Sample:
+        """A copy of the kept values with the exact count and max: what a worker process sends
+        so the parent can merge quantiles (:func:`conformance.load.merge.merge_samples`)."""
+        return Sample(list(self.values), self.count, self.max)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """A bounded sample of ``count`` values (``values`` is all of them or a uniform subset) and
+    their exact ``max``; each kept value stands for ``count / len(values)`` values."""
+
+    values: list[float]
+    count: int
+    max: float
+
 
 def median(values: Sequence[float]) -> float:
     return percentile(sorted(values), 50)

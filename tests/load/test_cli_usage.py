@@ -24,3 +24,12 @@ def test_a_bad_flag_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) ->
     err = capsys.readouterr().err.strip()
     assert "\n" not in err
     assert "--timeout" in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "65", "two"])
+def test_bad_processes_is_a_usage_error(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([URL, "--processes", value])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert "--processes" in err
