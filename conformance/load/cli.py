@@ -297,7 +297,14 @@ def _run_processes(args: argparse.Namespace, config: LoadConfig, processes: int)
     share = share_config(config, 0, processes)
     ensure_descriptors(share.max_open if share.arrival_rates else max(share.steps))
     try:
-        report = run_processes(args, config, processes, on_step=_progress)
+        report = run_processes(
+            args,
+            config,
+            processes,
+            build=config_from_args,
+            ensure_descriptors=ensure_descriptors,
+            on_step=_progress,
+        )
     except KeyboardInterrupt:
         print("sse-conformance load: interrupted", file=sys.stderr)
         return 130

@@ -22,6 +22,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from conformance.errors import LoadUsageError
@@ -58,16 +59,26 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
+# The CLI's config builder and descriptor check, handed in (pickled by reference under spawn):
+# the worker rebuilds its LoadConfig from the arguments (an SSLContext does not pickle), and
+# importing them here would make a circle with conformance.load.cli.
+ConfigBuilder = Callable[[argparse.Namespace], LoadConfig]
+DescriptorCheck = Callable[[int], None]
+
+
 def worker_main(
-    args: argparse.Namespace, index: int, count: int, conn: multiprocessing.connection.Connection
+    args: argparse.Namespace,
+    index: int,
+    count: int,
+    conn: multiprocessing.connection.Connection,
+    build: ConfigBuilder,
+    ensure_descriptors: DescriptorCheck,
 ) -> None:
     """A worker: its share of the run, one JSON message per step; ``{"error": ...}`` for a
     setting it cannot use. Never raises (an interrupt ends it quietly)."""
     _watch_parent()
-    from conformance.load.cli import config_from_args, ensure_descriptors
-
     try:
-        config = share_config(config_from_args(args), index, count)
+        config = share_config(build(args), index, count)
         ensure_descriptors(config.max_open if config.arrival_rates else max(config.steps))
         if args.pin_cpu is not None:
             try:
@@ -100,7 +111,13 @@ def worker_main(
 class Workers:
     """The parent's side: start, talk to and always stop the worker processes."""
 
-    def __init__(self, args: argparse.Namespace, count: int) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        count: int,
+        build: ConfigBuilder,
+        ensure_descriptors: DescriptorCheck,
+    ) -> None:
         ctx = multiprocessing.get_context("spawn")
         child_args = argparse.Namespace(**vars(args))
         for name in ("json", "plot", "processes"):
@@ -111,7 +128,7 @@ class Workers:
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(
                 target=worker_main,
-                args=(child_args, index, count, theirs),
+                args=(child_args, index, count, theirs, build, ensure_descriptors),
                 name=f"sse-load-worker-{index}",
                 daemon=True,
             )
@@ -156,7 +173,13 @@ class Workers:
 
 
 def run_processes(
-    args: argparse.Namespace, config: LoadConfig, count: int, on_step: Any = None
+    args: argparse.Namespace,
+    config: LoadConfig,
+    count: int,
+    *,
+    build: ConfigBuilder,
+    ensure_descriptors: DescriptorCheck,
+    on_step: Callable[[StepResult], None] | None = None,
 ) -> LoadReport:
     """The run over ``count`` worker processes, merged step by step. Raises LoadUsageError when
     a worker cannot use its settings, WorkerError when one ends or stops answering;
@@ -173,7 +196,7 @@ def run_processes(
     )
     plan = len(config.arrival_rates) if config.arrival_rates else len(config.steps)
     budget = step_budget(share_config(config, 0, count))
-    workers = Workers(args, count)
+    workers = Workers(args, count, build, ensure_descriptors)
     try:
         for number in range(plan):
             messages = workers.collect(budget)
