@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.pinning import LOADGEN_CPU, SERVER_CPU, pin_to
-from conformance.load.cli import ensure_descriptors
+from conformance.load.process import ensure_descriptors
 from conformance.load.runner import LoadConfig, LoadReport, StepResult, run_load
 from testing.support import free_port, wait_for_port
 

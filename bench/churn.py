@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.generator_cost import ROOT, server
 from bench.pinning import LOADGEN_CPU, pin_to
-from conformance.load.cli import ensure_descriptors
+from conformance.load.process import ensure_descriptors
 from conformance.load.runner import LoadConfig, StepResult, run_load_sync
 
 WINDOWS = ("steady", "churn ramp", "churn held", "churn streams end and reconnect")

@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.pinning import LOADGEN_CPU, SERVER_CPU, pin_to
-from conformance.load.cli import ensure_descriptors
-from conformance.load.process import raise_hard_fd_limit
+from conformance.load.process import ensure_descriptors, raise_hard_fd_limit
 from conformance.load.runner import LoadConfig, StepResult, run_load_sync
 from testing.support import free_port, wait_for_port
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import ssl
 import sys
 from collections.abc import Sequence
@@ -27,14 +26,14 @@ from conformance.errors import LoadUsageError, UsageError
 from conformance.load.client import tls_context
 from conformance.load.httpwire import build_request, parse_target
 from conformance.load.merge import share_config
+from conformance.load.process import ensure_descriptors, prepare_process
 from conformance.load.report import step_row, table, write_json, write_plot
 from conformance.load.results import LoadReport
-from conformance.load.runner import LoadConfig, StepResult, raise_fd_limit, run_load_sync
+from conformance.load.runner import LoadConfig, StepResult, run_load_sync
 from conformance.load.workers import WorkerError, check_processes, run_processes
 
 DEFAULT_CAP = 10_000
 MAX_DURATION = 3600.0
-FD_MARGIN = 64  # descriptors kept for everything that is not a stream
 DEFAULT_TIMEOUT = 10.0
 # The suite's settings the load mode takes from the table (and the profile).
 # first_byte_timeout bounds the whole response head, first_event_timeout the first event
@@ -245,17 +244,6 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
     )
 
 
-def ensure_descriptors(streams: int) -> None:
-    """Raise the descriptor limit for ``streams`` sockets, or refuse with the reason."""
-    needed = streams + FD_MARGIN
-    got = raise_fd_limit(needed)
-    if got < needed:
-        raise LoadUsageError(
-            f"{streams} streams need {needed} file descriptors but the hard limit is {got} "
-            "(raise it with ulimit -n)"
-        )
-
-
 def main(argv: Sequence[str]) -> int:
     """``python -m conformance.load``: exit 0 every step met the criterion, 1 one did not, 2 bad
     usage (one line on stderr)."""
@@ -273,12 +261,7 @@ def run(args: argparse.Namespace) -> int:
     processes = check_processes(args.processes)
     if processes > 1:
         return _run_processes(args, config, processes)
-    ensure_descriptors(config.max_open if config.arrival_rates else max(config.steps))
-    if args.pin_cpu is not None:
-        try:
-            os.sched_setaffinity(0, {args.pin_cpu})
-        except (OSError, AttributeError) as exc:
-            raise LoadUsageError(f"--pin-cpu {args.pin_cpu}: {exc}") from exc
+    prepare_process(config.max_open if config.arrival_rates else max(config.steps), args.pin_cpu)
 
     try:
         report = run_load_sync(config, on_step=_progress)
@@ -302,7 +285,6 @@ def _run_processes(args: argparse.Namespace, config: LoadConfig, processes: int)
             config,
             processes,
             build=config_from_args,
-            ensure_descriptors=ensure_descriptors,
             on_step=_progress,
         )
     except KeyboardInterrupt:

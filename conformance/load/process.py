@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 from collections.abc import Iterator
 from typing import Any
+
+from conformance.errors import LoadUsageError
 
 
 def _nr_open() -> int:
@@ -41,6 +44,32 @@ def raise_hard_fd_limit(needed: int) -> tuple[int, int]:
     except (ValueError, OSError):  # not allowed: an unprivileged process
         return hard, hard
     return hard, new
+
+
+FD_MARGIN = 64  # descriptors kept for everything that is not a stream
+
+
+def ensure_descriptors(streams: int) -> None:
+    """Raise the descriptor limit for ``streams`` sockets, or refuse with the reason (raises
+    LoadUsageError)."""
+    needed = streams + FD_MARGIN
+    got = raise_fd_limit(needed)
+    if got < needed:
+        raise LoadUsageError(
+            f"{streams} streams need {needed} file descriptors but the hard limit is {got} "
+            "(raise it with ulimit -n)"
+        )
+
+
+def prepare_process(streams: int, pin_cpu: int | None) -> None:
+    """What a generator process needs before its first connection: descriptors for ``streams``
+    and, when given, the CPU it is pinned to. Raises LoadUsageError when either is refused."""
+    ensure_descriptors(streams)
+    if pin_cpu is not None:
+        try:
+            os.sched_setaffinity(0, {pin_cpu})
+        except (OSError, AttributeError) as exc:
+            raise LoadUsageError(f"--pin-cpu {pin_cpu}: {exc}") from exc
 
 
 def raise_fd_limit(needed: int) -> int:

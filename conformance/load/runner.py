@@ -91,6 +91,19 @@ class LoadConfig:
     def mode(self) -> str:
         return OPEN if self.arrival_rates else CLOSED
 
+    def new_report(self, processes: int = 1) -> LoadReport:
+        """The run's report before any step (steps are appended as they end). Never raises."""
+        return LoadReport(
+            self.url,
+            self.interval,
+            self.p99_limit,
+            [],
+            ttft_limit=self.ttft_limit,
+            mode=self.mode,
+            sample_size=self.sample_size,
+            processes=processes,
+        )
+
     def request_bytes(self, target: LoadTarget) -> bytes:
         return build_request(
             target,
@@ -378,15 +391,7 @@ async def _run_load(
 ) -> LoadReport:
     target = parse_target(config.url)
     probe = ServerProbe(config.server_pid) if config.server_pid else None
-    report = LoadReport(
-        config.url,
-        config.interval,
-        config.p99_limit,
-        [],
-        ttft_limit=config.ttft_limit,
-        mode=config.mode,
-        sample_size=config.sample_size,
-    )
+    report = config.new_report()
     if probe is not None:
         report.idle_server_rss_bytes = probe.rss()
     pool = StreamPool(config, target)

@@ -27,6 +27,7 @@ from typing import Any
 
 from conformance.errors import LoadUsageError
 from conformance.load.merge import merge_steps, share_config, step_from_wire, step_to_wire
+from conformance.load.process import prepare_process
 from conformance.load.results import LoadReport, StepResult
 from conformance.load.runner import LoadConfig, run_load_sync
 
@@ -59,11 +60,10 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-# The CLI's config builder and descriptor check, handed in (pickled by reference under spawn):
-# the worker rebuilds its LoadConfig from the arguments (an SSLContext does not pickle), and
-# importing them here would make a circle with conformance.load.cli.
+# The CLI's config builder, handed in (pickled by reference under spawn): the worker rebuilds
+# its LoadConfig from the arguments (an SSLContext does not pickle), and importing it here would
+# make a circle with conformance.load.cli.
 ConfigBuilder = Callable[[argparse.Namespace], LoadConfig]
-DescriptorCheck = Callable[[int], None]
 
 
 def worker_main(
@@ -72,19 +72,14 @@ def worker_main(
     count: int,
     conn: multiprocessing.connection.Connection,
     build: ConfigBuilder,
-    ensure_descriptors: DescriptorCheck,
 ) -> None:
     """A worker: its share of the run, one JSON message per step; ``{"error": ...}`` for a
     setting it cannot use. Never raises (an interrupt ends it quietly)."""
     _watch_parent()
     try:
         config = share_config(build(args), index, count)
-        ensure_descriptors(config.max_open if config.arrival_rates else max(config.steps))
-        if args.pin_cpu is not None:
-            try:
-                os.sched_setaffinity(0, {args.pin_cpu})
-            except (OSError, AttributeError) as exc:
-                raise LoadUsageError(f"--pin-cpu {args.pin_cpu}: {exc}") from exc
+        streams = config.max_open if config.arrival_rates else max(config.steps)
+        prepare_process(streams, args.pin_cpu)
     except LoadUsageError as exc:
         conn.send_bytes(json.dumps({"error": str(exc)}).encode())
         return
@@ -116,7 +111,6 @@ class Workers:
         args: argparse.Namespace,
         count: int,
         build: ConfigBuilder,
-        ensure_descriptors: DescriptorCheck,
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
         child_args = argparse.Namespace(**vars(args))
@@ -128,7 +122,7 @@ class Workers:
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(
                 target=worker_main,
-                args=(child_args, index, count, theirs, build, ensure_descriptors),
+                args=(child_args, index, count, theirs, build),
                 name=f"sse-load-worker-{index}",
                 daemon=True,
             )
@@ -178,25 +172,15 @@ def run_processes(
     count: int,
     *,
     build: ConfigBuilder,
-    ensure_descriptors: DescriptorCheck,
     on_step: Callable[[StepResult], None] | None = None,
 ) -> LoadReport:
     """The run over ``count`` worker processes, merged step by step. Raises LoadUsageError when
     a worker cannot use its settings, WorkerError when one ends or stops answering;
     KeyboardInterrupt propagates after the workers are stopped."""
-    report = LoadReport(
-        config.url,
-        config.interval,
-        config.p99_limit,
-        [],
-        ttft_limit=config.ttft_limit,
-        mode=config.mode,
-        sample_size=config.sample_size,
-        processes=count,
-    )
+    report = config.new_report(processes=count)
     plan = len(config.arrival_rates) if config.arrival_rates else len(config.steps)
     budget = step_budget(share_config(config, 0, count))
-    workers = Workers(args, count, build, ensure_descriptors)
+    workers = Workers(args, count, build)
     try:
         for number in range(plan):
             messages = workers.collect(budget)
