@@ -176,6 +176,7 @@ def merge_steps(
         worker_lag_p99=[s.loop_lag.p99 for s in steps],
         max_gap_s=max(s.max_gap_s for s in steps),
         errors=errors,
+        error_details={k: v for s in reversed(steps) for k, v in s.error_details.items()},
         statuses=_summed([s.statuses for s in steps]),
         retry_after=_summed([s.retry_after for s in steps]),
         missing=missing,

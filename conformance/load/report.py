@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+from conformance.evidence import escape_excerpt
 from conformance.load.results import OPEN, LoadReport, StepResult
 
 COLUMNS = (
@@ -86,6 +87,11 @@ def table(report: LoadReport) -> str:
     if details:
         lines.append("errors by kind:")
         lines.extend(details)
+        first = {k: v for s in reversed(report.steps) for k, v in s.error_details.items()}
+        lines.extend(
+            f"  {kind}, the first: {escape_excerpt(v.encode(), 200)}"
+            for kind, v in sorted(first.items())
+        )
     limit = f"p99 lateness <= {report.p99_limit * 1000:g} ms"
     if report.ttft_limit is not None:
         limit += f", TTFT p99 <= {report.ttft_limit * 1000:g} ms"

@@ -46,6 +46,8 @@ class StepResult:
     loop_lag: Summary = field(default_factory=lambda: Summary.of(()))  # the generator's own
     # --processes N: each worker's own loop-lag p99 (seconds; empty for one process)
     worker_lag_p99: list[float] = field(default_factory=list)
+    # the first stream's detail of each error kind ("connect: SSLError: ...", the cause in words)
+    error_details: dict[str, str] = field(default_factory=dict)
     # the bounded samples behind the quantiles, by figure (what a worker sends for the merge)
     samples: dict[str, Sample] = field(default_factory=dict, repr=False, compare=False)
 
@@ -105,6 +107,7 @@ class StepResult:
             "loop_lag_p99_ms_per_process": [_ms(v) for v in self.worker_lag_p99],
             "events_per_core_s": _round(self.events_per_core),
             "errors": self.errors,
+            "error_details": self.error_details,
             "statuses": self.statuses,
             "retry_after": self.retry_after,
             "missing": self.missing,

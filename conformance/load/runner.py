@@ -148,6 +148,7 @@ class StreamPool:
         self.max_gap = 0.0  # longest silence between two events of one stream during the hold
         self.missing = 0
         self.errors: Counter[str] = Counter()
+        self.error_details: dict[str, str] = {}  # the first detail of each kind
         self.statuses: Counter[str] = Counter()
         self.retry_after: Counter[str] = Counter()
         self.ttft = Reservoir(size)
@@ -205,6 +206,8 @@ class StreamPool:
                 heapq.heappush(self._slots, now)
             return
         self.errors[stream.error_key] += 1
+        if stream.detail:
+            self.error_details.setdefault(stream.error_key, stream.detail)
         if stream.status and stream.status != 200:
             self.statuses[str(stream.status)] += 1
         backoff = ERROR_BACKOFF
@@ -560,6 +563,7 @@ def _result(
         loop_lag=pool.loop_lag.summary(),
         max_gap_s=pool.max_gap,
         errors=errors,
+        error_details=dict(pool.error_details),
         statuses=dict(pool.statuses),
         retry_after=dict(pool.retry_after),
         missing=pool.missing,

@@ -249,3 +249,19 @@ async def test_late_events_are_measured_against_the_cadence() -> None:
     assert step.lateness.max >= 0.35  # noise can only add lateness to the late ones
     assert step.lateness.p99 >= 0.3
     assert not step.meets
+
+
+async def test_each_error_kind_keeps_its_first_detail_in_the_table_and_json() -> None:
+    """tls=5 or protocol-error=3 alone does not say what to fix: the first detail of each kind
+    is kept (bounded: one text a kind), shown under the table and in --json."""
+    from conformance.load.merge import merge_steps
+    from conformance.load.report import table
+
+    async with raw_server(answer(b"500 Oops")) as url:
+        report = await run_load(LoadConfig(url=url, steps=[2], hold=0.3, timeout=0.5))
+    step = report.steps[0]
+    assert step.error_details == {"http-5xx": "HTTP 500"}
+    assert step.as_dict()["error_details"] == {"http-5xx": "HTTP 500"}
+    assert "  http-5xx, the first: HTTP 500" in table(report).splitlines()
+    merged = merge_steps([step, step], p99_limit=0.25, ttft_limit=None)
+    assert merged.error_details == {"http-5xx": "HTTP 500"}
