@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from conformance.browser.model import BrowserRun
+from conformance.capture.decoding import IDENTITY
 from conformance.capture.model import Capture, EndReason, TimedEvent
 from conformance.evidence import escape_excerpt
 from conformance.models import Evidence, Outcome, skipped
@@ -97,7 +98,7 @@ def compression(capture: Capture) -> str | None:
     """The response's Content-Encoding when it names a compression (not absent, empty or
     ``identity``), as sent. Never raises."""
     value = capture.content_encoding
-    if value is None or value.strip().lower() in ("", "identity"):
+    if value is None or value.strip().lower() in IDENTITY:
         return None
     return value
 

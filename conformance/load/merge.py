@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conformance.load.results import OPEN, StepResult, step_verdict
+from conformance.load.results import OPEN, StepResult, first_details, step_verdict
 from conformance.load.runner import LoadConfig
 from conformance.load.stats import Sample, Summary
 
@@ -176,7 +176,7 @@ def merge_steps(
         worker_lag_p99=[s.loop_lag.p99 for s in steps],
         max_gap_s=max(s.max_gap_s for s in steps),
         errors=errors,
-        error_details={k: v for s in reversed(steps) for k, v in s.error_details.items()},
+        error_details=first_details(steps),
         statuses=_summed([s.statuses for s in steps]),
         retry_after=_summed([s.retry_after for s in steps]),
         missing=missing,

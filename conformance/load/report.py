@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from conformance.evidence import escape_excerpt
-from conformance.load.results import OPEN, LoadReport, StepResult
+from conformance.load.results import OPEN, LoadReport, StepResult, first_details
 
 COLUMNS = (
     ("step", 7),
@@ -87,7 +87,7 @@ def table(report: LoadReport) -> str:
     if details:
         lines.append("errors by kind:")
         lines.extend(details)
-        first = {k: v for s in reversed(report.steps) for k, v in s.error_details.items()}
+        first = first_details(report.steps)
         lines.extend(
             f"  {kind}, the first: {escape_excerpt(v.encode(), 200)}"
             for kind, v in sorted(first.items())

@@ -4,6 +4,7 @@ verdict rule (:func:`step_verdict`). Plain data, so the table, the JSON and the 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +129,12 @@ def _round(value: float) -> float | None:
 
 def _ms(value: float) -> float | None:
     return None if math.isnan(value) else round(value * 1000.0, 3)
+
+
+def first_details(steps: Sequence[StepResult]) -> dict[str, str]:
+    """Each error kind's detail from the first of ``steps`` that has one (workers of one step,
+    or the steps of a run). Never raises."""
+    return {kind: text for step in reversed(steps) for kind, text in step.error_details.items()}
 
 
 @dataclass
